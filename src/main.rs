@@ -1,0 +1,4 @@
+//! The `laurel` command-line entry point.
+fn main() {
+    println!("laurel {}", env!("CARGO_PKG_VERSION"));
+}
