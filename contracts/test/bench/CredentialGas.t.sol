@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {CredentialBase} from "../CredentialBase.sol";
+
+/// @notice Gas of Laurel's credential operations, one measured transaction per test (run with --isolate).
+contract CredentialGasBench is CredentialBase {
+    uint256 internal typeId;
+
+    function setUp() public override {
+        super.setUp();
+        typeId = _defineType(_policy("Bench"));
+    }
+
+    function test_gas_credential_issue_batch100() public {
+        address[] memory h = _holders(100, 1);
+        uint256[] memory e = _entries(h, 0);
+        bytes32[] memory ev = _evidence(100, 1);
+        vm.prank(issuer);
+        reg.issueBatch(typeId, e, ev);
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(reg.isValid(h[99], typeId));
+        emit log_named_uint("credential_issue_batch100_per_item", (used - 21_000) / 100);
+    }
+
+    function test_gas_credential_issue_single() public {
+        vm.prank(issuer);
+        reg.issue(typeId, alice, 0, keccak256("alice evidence"));
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(reg.isValid(alice, typeId));
+        emit log_named_uint("credential_issue_single_tx", used);
+    }
+
+    function test_gas_credential_revoke_batch100() public {
+        address[] memory h = _holders(100, 2);
+        vm.prank(issuer);
+        reg.issueBatch(typeId, _entries(h, 0), _evidence(100, 2));
+        vm.prank(revoker);
+        reg.revokeBatch(typeId, h, 7);
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertFalse(reg.isValid(h[0], typeId));
+        emit log_named_uint("credential_revoke_batch100_per_item", (used - 21_000) / 100);
+    }
+
+    function test_gas_credential_isvalid_call() public {
+        _issue(typeId, alice);
+        // A plain CALL (not STATICCALL) so isolate mode runs it as its own transaction, like an eth_call.
+        (bool success, bytes memory ret) = address(reg).call(abi.encodeCall(reg.isValid, (alice, typeId)));
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(success && abi.decode(ret, (bool)));
+        emit log_named_uint("credential_isvalid_call", used);
+    }
+}
