@@ -1,1 +1,6 @@
 //! Laurel: soulbound credentials and memberships on an Ethereum L2, mirrored into Postgres.
+//!
+//! This crate holds the service's library (chain access now; store, indexer, issuance, API later) and the
+//! `laurel` binary. See `docs/contracts.md` for the contracts it talks to.
+
+pub mod chain;

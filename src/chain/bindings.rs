@@ -1,0 +1,33 @@
+//! Alloy bindings for Laurel's contracts, generated at compile time from `contracts/artifacts/*.json`.
+//!
+//! The artifacts (ABI plus creation and runtime bytecode) are written by `scripts/artifacts` and committed,
+//! so building this crate needs no Solidity compiler; an integration test fails when they are stale.
+#![allow(missing_docs, clippy::too_many_arguments)]
+
+use alloy::sol;
+
+sol!(
+    #[sol(rpc)]
+    CredentialRegistry,
+    "contracts/artifacts/CredentialRegistry.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    AccessManager,
+    "contracts/artifacts/AccessManager.json"
+);
+
+/// AccessManager role ids, as in `contracts/src/Roles.sol`.
+pub mod roles {
+    /// AccessManager's built-in admin role.
+    pub const ADMIN: u64 = 0;
+    /// Policy changes (types, tiers, per-type roles, base URIs); runs with the policy delay.
+    pub const GOVERNOR: u64 = 1;
+    /// Governed wallet recovery; runs with the recovery delay.
+    pub const RECOVERY: u64 = 2;
+    /// Emergency pause (never unpause).
+    pub const PAUSER: u64 = 3;
+    /// Cancels scheduled GOVERNOR/RECOVERY/PAUSER operations.
+    pub const GUARDIAN: u64 = 4;
+}

@@ -1,0 +1,137 @@
+//! The deployment record `deployments/<chainId>.json` that `scripts/deploy` writes for the service.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use serde::{Deserialize, Serialize};
+
+/// Every address, the deploy block and the role holders of one Laurel deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Chain id the contracts live on.
+    pub chain_id: u64,
+    /// Block of the first deployment transaction; indexing starts here.
+    pub deploy_block: u64,
+    /// Account that paid for the deployment.
+    pub deployer: Address,
+    /// The OpenZeppelin AccessManager governing both registries.
+    pub access_manager: Address,
+    /// The soulbound CredentialRegistry.
+    pub credential_registry: Address,
+    /// Base of token metadata URIs.
+    #[serde(rename = "baseURI")]
+    pub base_uri: String,
+    /// Who held each role at deploy time.
+    pub roles: RoleHolders,
+    /// AccessManager role ids.
+    pub role_ids: RoleIds,
+    /// Execution delays in seconds.
+    pub delays: Delays,
+}
+
+/// Accounts granted each role at deploy time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleHolders {
+    /// AccessManager admin.
+    pub admin: Address,
+    /// Policy changes.
+    pub governor: Address,
+    /// Emergency pause.
+    pub pauser: Address,
+    /// Wallet recovery.
+    pub recovery: Address,
+    /// Cancels scheduled operations.
+    pub guardian: Address,
+}
+
+/// AccessManager role ids used by the deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleIds {
+    /// Admin role id.
+    pub admin: u64,
+    /// Governor role id.
+    pub governor: u64,
+    /// Recovery role id.
+    pub recovery: u64,
+    /// Pauser role id.
+    pub pauser: u64,
+    /// Guardian role id.
+    pub guardian: u64,
+}
+
+/// Execution delays (seconds) set at deploy time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delays {
+    /// Delay of GOVERNOR calls.
+    pub policy: u64,
+    /// Delay of RECOVERY calls.
+    pub recovery: u64,
+    /// Delay of ADMIN calls once the deployer handed over.
+    pub admin: u64,
+}
+
+/// Why a deployment record could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DeploymentError {
+    /// The file could not be read.
+    #[error("cannot read the deployment file {path}: {source}; deploy first with scripts/deploy")]
+    Read {
+        /// File that was read.
+        path: PathBuf,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a deployment record.
+    #[error("the deployment file {path} is not a valid deployment record: {source}")]
+    Parse {
+        /// File that was parsed.
+        path: PathBuf,
+        /// Underlying JSON error.
+        source: serde_json::Error,
+    },
+    /// The record belongs to another chain.
+    #[error(
+        "the deployment file {path} is for chain {found}, but the RPC serves chain {expected}"
+    )]
+    WrongChain {
+        /// File that was read.
+        path: PathBuf,
+        /// Chain id in the file.
+        found: u64,
+        /// Chain id the caller expected.
+        expected: u64,
+    },
+}
+
+impl Deployment {
+    /// The conventional path of chain `chain_id`'s record under `dir` (`<dir>/<chainId>.json`).
+    pub fn path_for(dir: &Path, chain_id: u64) -> PathBuf {
+        dir.join(format!("{chain_id}.json"))
+    }
+
+    /// Reads and parses a deployment record.
+    pub fn load(path: &Path) -> Result<Self, DeploymentError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DeploymentError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| DeploymentError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Reads a record and checks that it belongs to `chain_id`.
+    pub fn load_for_chain(path: &Path, chain_id: u64) -> Result<Self, DeploymentError> {
+        let d = Self::load(path)?;
+        if d.chain_id != chain_id {
+            return Err(DeploymentError::WrongChain {
+                path: path.to_owned(),
+                found: d.chain_id,
+                expected: chain_id,
+            });
+        }
+        Ok(d)
+    }
+}

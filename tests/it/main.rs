@@ -1,0 +1,6 @@
+//! Laurel's integration tests: one binary, a module per area, against real parts
+//! (the Solidity compiler, an anvil node and the deploy script; Postgres from issue 3 on).
+
+mod artifacts;
+mod deploy;
+mod support;
