@@ -4,11 +4,12 @@ pragma solidity 0.8.30;
 import {Script} from "forge-std/Script.sol";
 import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManager.sol";
 import {CredentialRegistry} from "../src/CredentialRegistry.sol";
+import {MembershipRegistry} from "../src/MembershipRegistry.sol";
 import {Roles} from "../src/Roles.sol";
 import {LaurelWiring} from "./Wiring.sol";
 
 /// @title Deploy
-/// @notice Deploys Laurel (AccessManager + CredentialRegistry) to any RPC and writes deployments/<chainId>.json.
+/// @notice Deploys Laurel (AccessManager, CredentialRegistry, MembershipRegistry) to any RPC and writes deployments/<chainId>.json.
 /// @dev Configuration comes from the environment (the key never from argv):
 ///      LAUREL_DEPLOYER_KEY   private key that pays for and signs the deployment (required)
 ///      LAUREL_ADMIN          AccessManager admin (default: the deployer)
@@ -17,7 +18,8 @@ import {LaurelWiring} from "./Wiring.sol";
 ///      LAUREL_POLICY_DELAY   seconds GOVERNOR calls wait (default 0 on chain 31337, else 2 days)
 ///      LAUREL_RECOVERY_DELAY seconds RECOVERY calls wait (default 0 on chain 31337, else 3 days)
 ///      LAUREL_ADMIN_DELAY    seconds ADMIN calls wait once the deployer has left (default 0 on 31337, else 2 days)
-///      LAUREL_BASE_URI       token metadata base URI (default http://127.0.0.1:8787/v1/metadata/<chainId>/)
+///      LAUREL_BASE_URI       credential metadata base URI (default http://127.0.0.1:8787/v1/metadata/<chainId>/)
+///      LAUREL_MEMBERSHIP_BASE_URI membership metadata base URI (default http://127.0.0.1:8787/v1/membership-metadata/<chainId>/)
 ///      LAUREL_DEPLOYMENT_OUT output file (default ../deployments/<chainId>.json, relative to contracts/)
 contract Deploy is Script {
     /// @notice Who holds which role, and the delays; filled from the environment by {config}.
@@ -32,12 +34,14 @@ contract Deploy is Script {
         uint32 recoveryDelay;
         uint32 adminDelay;
         string baseURI;
+        string membershipBaseURI;
     }
 
     /// @notice What {deploy} created.
     struct Deployment {
         AccessManager manager;
         CredentialRegistry credentials;
+        MembershipRegistry memberships;
         uint256 deployBlock;
     }
 
@@ -69,6 +73,10 @@ contract Deploy is Script {
         c.baseURI = vm.envOr(
             "LAUREL_BASE_URI", string.concat("http://127.0.0.1:8787/v1/metadata/", vm.toString(block.chainid), "/")
         );
+        c.membershipBaseURI = vm.envOr(
+            "LAUREL_MEMBERSHIP_BASE_URI",
+            string.concat("http://127.0.0.1:8787/v1/membership-metadata/", vm.toString(block.chainid), "/")
+        );
     }
 
     /// @notice Deploys and wires everything; the caller (broadcaster) must be `c.deployer`.
@@ -77,9 +85,11 @@ contract Deploy is Script {
         // The deployer administers the manager while wiring, then hands ADMIN over (if it is someone else).
         d.manager = new AccessManager(c.deployer);
         d.credentials = new CredentialRegistry(address(d.manager), "Laurel Credentials", "LAUREL", c.baseURI);
+        d.memberships = new MembershipRegistry(address(d.manager), d.credentials, c.membershipBaseURI);
 
         LaurelWiring.wireRoles(d.manager);
         LaurelWiring.wireCredentials(d.manager, address(d.credentials));
+        LaurelWiring.wireMemberships(d.manager, address(d.memberships));
 
         // Execution delays: members of these roles must schedule, wait, then execute; GUARDIAN may cancel.
         d.manager.grantRole(Roles.GOVERNOR, c.governor, c.policyDelay);
@@ -123,7 +133,9 @@ contract Deploy is Script {
         vm.serializeAddress(o, "deployer", c.deployer);
         vm.serializeAddress(o, "accessManager", address(d.manager));
         vm.serializeAddress(o, "credentialRegistry", address(d.credentials));
+        vm.serializeAddress(o, "membershipRegistry", address(d.memberships));
         vm.serializeString(o, "baseURI", c.baseURI);
+        vm.serializeString(o, "membershipBaseURI", c.membershipBaseURI);
         vm.serializeString(o, "roles", roles);
         vm.serializeString(o, "roleIds", ids);
         string memory json = vm.serializeString(o, "delays", delays);

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManager.sol";
 import {CredentialRegistry} from "../src/CredentialRegistry.sol";
+import {MembershipRegistry} from "../src/MembershipRegistry.sol";
 import {Roles} from "../src/Roles.sol";
 
 /// @title LaurelWiring
@@ -39,5 +40,22 @@ library LaurelWiring {
         bytes4[] memory recovery = new bytes4[](1);
         recovery[0] = CredentialRegistry.recover.selector;
         m.setTargetFunctionRole(registry, recovery, Roles.RECOVERY);
+    }
+
+    /// @notice Routes the MembershipRegistry's restricted selectors to their roles.
+    function wireMemberships(AccessManager m, address registry) internal {
+        bytes4[] memory gov = new bytes4[](6);
+        gov[0] = MembershipRegistry.defineTier.selector;
+        gov[1] = MembershipRegistry.updateTier.selector;
+        gov[2] = MembershipRegistry.setTierManager.selector;
+        gov[3] = MembershipRegistry.unpauseTier.selector;
+        gov[4] = MembershipRegistry.unpause.selector;
+        gov[5] = MembershipRegistry.setBaseURI.selector;
+        m.setTargetFunctionRole(registry, gov, Roles.GOVERNOR);
+
+        bytes4[] memory pauser = new bytes4[](2);
+        pauser[0] = MembershipRegistry.pauseTier.selector;
+        pauser[1] = MembershipRegistry.pause.selector;
+        m.setTargetFunctionRole(registry, pauser, Roles.PAUSER);
     }
 }

@@ -10,7 +10,7 @@ library Roles {
     uint64 internal constant ADMIN = 0;
     /// @notice Policy changes: define/update credential types and tiers, grant per-type roles, base URIs.
     uint64 internal constant GOVERNOR = 1;
-    /// @notice Governed recovery of a lost wallet's credentials and memberships.
+    /// @notice Governed recovery: moves a lost wallet's credentials to a new address.
     uint64 internal constant RECOVERY = 2;
     /// @notice Emergency stop: may pause (never unpause) a type, a tier or a whole registry.
     uint64 internal constant PAUSER = 3;

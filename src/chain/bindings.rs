@@ -14,6 +14,12 @@ sol!(
 
 sol!(
     #[sol(rpc)]
+    MembershipRegistry,
+    "contracts/artifacts/MembershipRegistry.json"
+);
+
+sol!(
+    #[sol(rpc)]
     AccessManager,
     "contracts/artifacts/AccessManager.json"
 );

@@ -19,9 +19,14 @@ pub struct Deployment {
     pub access_manager: Address,
     /// The soulbound CredentialRegistry.
     pub credential_registry: Address,
-    /// Base of token metadata URIs.
+    /// The MembershipRegistry.
+    pub membership_registry: Address,
+    /// Base of credential token metadata URIs.
     #[serde(rename = "baseURI")]
     pub base_uri: String,
+    /// Base of membership token metadata URIs.
+    #[serde(rename = "membershipBaseURI")]
+    pub membership_base_uri: String,
     /// Who held each role at deploy time.
     pub roles: RoleHolders,
     /// AccessManager role ids.

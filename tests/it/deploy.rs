@@ -10,7 +10,7 @@ use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use anyhow::{ensure, Context, Result};
-use laurel::chain::bindings::{roles, AccessManager, CredentialRegistry};
+use laurel::chain::bindings::{roles, AccessManager, CredentialRegistry, MembershipRegistry};
 use laurel::chain::Deployment;
 
 use super::support::{anvil, root};
@@ -64,6 +64,21 @@ async fn deploy_writes_the_record_and_wires_governance() -> Result<()> {
     }
     assert_eq!(reg.name().call().await?, "Laurel Credentials");
     assert_eq!(reg.authority().call().await?, d.access_manager);
+    let mem = MembershipRegistry::new(d.membership_registry, &provider);
+    assert_eq!(mem.authority().call().await?, d.access_manager);
+    assert_eq!(mem.credentials().call().await?, d.credential_registry);
+    let erc5643 = FixedBytes::<4>::from_slice(&hex::decode("8c65f84d")?);
+    assert!(
+        mem.supportsInterface(erc5643).call().await?,
+        "ERC-5643 supported"
+    );
+    let tier_sel = FixedBytes::from(MembershipRegistry::defineTierCall::SELECTOR);
+    assert_eq!(
+        mgr.getTargetFunctionRole(d.membership_registry, tier_sel)
+            .call()
+            .await?,
+        roles::GOVERNOR
+    );
 
     // Governance wiring: defineType is the GOVERNOR's, pause the PAUSER's; the deployer holds both.
     let define_sel = FixedBytes::from(CredentialRegistry::defineTypeCall::SELECTOR);
