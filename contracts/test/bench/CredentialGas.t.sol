@@ -50,4 +50,23 @@ contract CredentialGasBench is CredentialBase {
         assertTrue(success && abi.decode(ret, (bool)));
         emit log_named_uint("credential_isvalid_call", used);
     }
+
+    /// A global pause rewrites every grant's copy of the pause bit; measured at the MAX_GRANTS cap.
+    function test_gas_credential_pause_max_grants() public {
+        uint256 max = reg.MAX_GRANTS();
+        address[] memory accounts = _holders(max, 99);
+        vm.startPrank(governor);
+        uint256 t = typeId;
+        for (uint256 i; i < max - 2; ++i) {
+            if (i % 16 == 0) t = reg.defineType(_policy("Grantee"));
+            reg.setTypeRoles(t, accounts[i], reg.ROLE_ISSUER());
+        }
+        vm.stopPrank();
+        assertEq(reg.grants().length, max);
+        vm.prank(pauser);
+        reg.pause();
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(reg.paused());
+        emit log_named_uint("credential_pause_256_grants_tx", used);
+    }
 }
