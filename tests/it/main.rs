@@ -4,3 +4,4 @@
 mod artifacts;
 mod deploy;
 mod support;
+mod toolchain;
