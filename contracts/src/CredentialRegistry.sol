@@ -120,6 +120,9 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     uint256 private constant _R_EXPIRES_AT = 200;
     uint256 private constant _R_STATUS = 240;
     uint256 private constant _R_REASON = 248;
+    /// Longest defaultValidity (2^39 - 1 s, ~17,000 years): now + defaultValidity then fits the 40-bit expiry
+    /// field until the year ~19,400, so the unchecked default expiry of issue/issueBatch cannot wrap.
+    uint256 private constant _MAX_DEFAULT_VALIDITY = _U40 >> 1;
 
     // Grant slot layout (one per (type, account)).
     uint256 private constant _G_ROLES = 0xff; // bits 0..7
@@ -144,9 +147,9 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     // Event signatures used from assembly.
     /// keccak256("Transfer(address,address,uint256)"); checked by a test.
     bytes32 private constant _TRANSFER_SIG = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
-    /// keccak256("Locked(uint256)"); checked by a test.
     /// keccak256("Issued(uint256,uint256,bytes32)"); checked by a test.
     bytes32 private constant _ISSUED_SIG = 0xf6e7b054a99a79549d9bd9c43f2314a1d41882b7fa23166b6b14a7a21bd2e1fb;
+    /// keccak256("Locked(uint256)"); checked by a test.
     bytes32 private constant _LOCKED_SIG = 0x032bc66be43dbccb7487781d168eb7bda224628a3b2c3388bdf69b532a3a1611;
 
     // ------------------------------------------------------------------------------------------------
@@ -388,6 +391,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     }
 
     /// @notice Governed recovery: moves every live credential of `from` to `to` (old tokens burned, new minted).
+    ///         Reverts with RecoveryConflict where `to` holds a live credential of a moved type, or a burned one
+    ///         (revoked, renounced, recovered away) of a type that forbids issuing again after revocation.
     function recover(address from, address to) external restricted {
         if (from == address(0) || to == address(0)) revert ZeroAddress();
         if (from == to) revert SameAddress();
@@ -398,7 +403,10 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
             uint256 rec = _records[oldId];
             if (!_isLive(rec)) continue;
             uint256 newId = (t << 160) | uint160(to);
-            if (_isLive(_records[newId])) revert RecoveryConflict(t, to);
+            uint256 dest = _records[newId];
+            if (_isLive(dest) || (dest != 0 && _policies[t].flags & FLAG_REISSUE_AFTER_REVOCATION == 0)) {
+                revert RecoveryConflict(t, to);
+            }
             _records[newId] = rec;
             _records[oldId] = _withStatus(rec, STATUS_RECOVERED, 0);
             emit Transfer(from, address(0), oldId);
@@ -545,7 +553,14 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
                 log4(0, 0, _TRANSFER_SIG, holder, 0, tokenId)
             }
         }
-        if (dirty != 0) revert MalformedEntry(dirty - 1, uint256(uint160(holders[dirty - 1])));
+        if (dirty != 0) {
+            // Read the raw word: indexing `holders` would re-validate the address and revert without data.
+            uint256 word;
+            assembly {
+                word := calldataload(add(holders.offset, shl(5, sub(dirty, 1))))
+            }
+            revert MalformedEntry(dirty - 1, word);
+        }
         if (bad != 0) revert CredentialNotLive(bad);
         if (g & _G_CAPPED != 0) _typeState[typeId].supply -= uint32(n);
         // RevokedBatch(typeId, revoker, reason, holders): the holders are copied from calldata as they came.
@@ -685,6 +700,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
 
     /// @notice `account`'s role bits for `typeId`.
     function rolesOf(uint256 typeId, address account) external view returns (uint8) {
+        if (typeId >> 96 != 0) revert TypeIdOutOfRange(typeId);
         return uint8(_grants[_grantKey(typeId, account)] & _G_ROLES);
     }
 
@@ -695,6 +711,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
 
     /// @notice Issuances `issuer` may still make of `typeId` in the current period (type(uint256).max = no quota).
     function quotaRemaining(uint256 typeId, address issuer) external view returns (uint256) {
+        if (typeId >> 96 != 0) revert TypeIdOutOfRange(typeId);
         uint256 g = _grants[_grantKey(typeId, issuer)];
         if (g & _G_QUOTA == 0) return type(uint256).max;
         uint256 limit = (g >> _G_QUOTA_LIMIT) & _U32;
@@ -1043,6 +1060,9 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         if (p.flags & ~FLAGS_KNOWN != 0) revert InvalidPolicy("flags: unknown bits");
         if (p.maxValidity != 0 && (p.defaultValidity == 0 || p.defaultValidity > p.maxValidity)) {
             revert InvalidPolicy("defaultValidity: must be set and at most maxValidity when maxValidity is set");
+        }
+        if (p.defaultValidity > _MAX_DEFAULT_VALIDITY) {
+            revert InvalidPolicy("defaultValidity: expiry would not fit in 40 bits");
         }
         if (p.flags & FLAG_RENEWABLE != 0 && p.defaultValidity == 0) {
             revert InvalidPolicy("flags: renewable needs a defaultValidity");

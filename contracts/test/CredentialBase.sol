@@ -83,4 +83,87 @@ abstract contract CredentialBase is Test {
             ev[i] = keccak256(abi.encode("evidence", seed, i));
         }
     }
+
+    // ---------------------------------------------------------------------------------------------
+    // Further helpers shared by the unit, fuzz and invariant suites
+    // ---------------------------------------------------------------------------------------------
+
+    /// `_policy(name)` with `flags` instead of every flag.
+    function _policyFlags(string memory name, uint16 flags) internal pure returns (CredentialRegistry.TypePolicy memory p) {
+        p = _policy(name);
+        p.flags = flags;
+    }
+
+    /// The evidence hash `_issue` uses.
+    function _ev(address holder, uint256 typeId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(holder, typeId));
+    }
+
+    /// Issues with an explicit expiry (0 = the type's default) as `issuer`.
+    function _issueAt(uint256 typeId, address holder, uint64 expiresAt) internal returns (uint256 tokenId) {
+        vm.prank(issuer);
+        reg.issue(typeId, holder, expiresAt, _ev(holder, typeId));
+        tokenId = reg.tokenIdOf(holder, typeId);
+    }
+
+    /// Grants `roles` on `typeId` to `account` as the governor.
+    function _grant(uint256 typeId, address account, uint8 roles) internal {
+        vm.prank(governor);
+        reg.setTypeRoles(typeId, account, roles);
+    }
+
+    /// The packed ERC-721 id of (typeId, holder), computed independently of the contract.
+    function _tid(uint256 typeId, address holder) internal pure returns (uint256) {
+        return (typeId << 160) | uint160(holder);
+    }
+
+    // EIP-712 ----------------------------------------------------------------------------------------
+
+    bytes32 internal constant EIP712_DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 internal constant ISSUANCE_TYPEHASH = keccak256(
+        "Issuance(uint256 typeId,address holder,uint64 expiresAt,bytes32 evidenceHash,address issuer,uint256 nonce,uint256 deadline)"
+    );
+
+    /// The registry's EIP-712 domain separator, computed from first principles.
+    function _domainSeparator() internal view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                EIP712_DOMAIN_TYPEHASH,
+                keccak256("Laurel CredentialRegistry"),
+                keccak256("1"),
+                block.chainid,
+                address(reg)
+            )
+        );
+    }
+
+    function _digest(CredentialRegistry.Issuance memory r) internal view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                ISSUANCE_TYPEHASH, r.typeId, r.holder, r.expiresAt, r.evidenceHash, r.issuer, r.nonce, r.deadline
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", _domainSeparator(), structHash));
+    }
+
+    /// A 65-byte (r, s, v) ECDSA signature of the request's digest by `pk`.
+    function _sign(uint256 pk, CredentialRegistry.Issuance memory r) internal view returns (bytes memory) {
+        (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(pk, _digest(r));
+        return abi.encodePacked(rr, ss, v);
+    }
+
+    function _request(uint256 typeId, address holder, address signer, uint256 nonce)
+        internal
+        view
+        returns (CredentialRegistry.Issuance memory r)
+    {
+        r.typeId = typeId;
+        r.holder = holder;
+        r.expiresAt = 0;
+        r.evidenceHash = keccak256(abi.encode("signed", holder, typeId, nonce));
+        r.issuer = signer;
+        r.nonce = nonce;
+        r.deadline = block.timestamp + 1 hours;
+    }
 }
