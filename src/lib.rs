@@ -4,3 +4,4 @@
 //! `laurel` binary. See `docs/contracts.md` for the contracts it talks to.
 
 pub mod chain;
+pub mod store;

@@ -3,5 +3,6 @@
 
 mod artifacts;
 mod deploy;
+mod store;
 mod support;
 mod toolchain;

@@ -35,3 +35,61 @@ pub fn anvil() -> Result<AnvilInstance> {
         .try_spawn()
         .context("starting anvil")
 }
+
+/// The admin URL of a Postgres server: `DATABASE_URL`, else whatever `scripts/pg` finds or starts.
+pub fn admin_database_url() -> Result<String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return Ok(url);
+    }
+    let out = Command::new(root().join("scripts/pg"))
+        .current_dir(root())
+        .output()
+        .context("running scripts/pg")?;
+    if !out.status.success() {
+        bail!(
+            "no Postgres: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+/// A fresh, empty database for one test, dropped by [`ScratchDb::drop_now`]. Databases left behind by test
+/// processes that died are swept when the next one is created.
+pub struct ScratchDb {
+    /// URL of the scratch database.
+    pub url: String,
+    name: String,
+    admin: laurel::store::Store,
+}
+
+impl ScratchDb {
+    /// Creates `laurel_it_<pid>_<n>` on the admin server.
+    pub async fn new() -> Result<Self> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin_url = admin_database_url()?;
+        let admin = laurel::store::Store::connect(&admin_url).await?;
+        for stale in admin.databases_with_prefix("laurel_it_").await? {
+            let pid = stale.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|p| {
+                p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()
+            }) {
+                admin.drop_database(&stale).await?;
+            }
+        }
+        let name = format!(
+            "laurel_it_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let url = admin.create_database(&admin_url, &name).await?;
+        Ok(Self { url, name, admin })
+    }
+
+    /// Drops the database (call at the end of the test).
+    pub async fn drop_now(self) -> Result<()> {
+        self.admin.drop_database(&self.name).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Postgres access (sqlx): the only module that writes SQL.
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The migrations under `migrations/`, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL does not parse.
+    #[error("DATABASE_URL is not a valid postgres:// URL: {0}")]
+    BadUrl(#[source] sqlx::Error),
+    /// The server did not accept a connection.
+    #[error(
+        "cannot connect to Postgres at {target}: {source}. Check DATABASE_URL, or run scripts/pg to find or start a server"
+    )]
+    Connect {
+        /// host:port/database (no credentials).
+        target: String,
+        /// Underlying error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed; the database is left at the last migration that succeeded.
+    #[error("applying the database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A pool of Postgres connections for the mirror and the service's tables.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects to `url` (a `postgres://` URL), failing fast with a message that names the server.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            let scheme = url.split("://").next().unwrap_or(url);
+            return Err(StoreError::BadUrl(sqlx::Error::Configuration(
+                format!("the scheme is {scheme:?}; it must be postgres:// or postgresql://").into(),
+            )));
+        }
+        let options = PgConnectOptions::from_str(url).map_err(StoreError::BadUrl)?;
+        let target = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(default database)")
+        );
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect { target, source })?;
+        Ok(Self { pool })
+    }
+
+    /// Applies every pending migration; a no-op when the schema is current.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Version of the newest migration applied, or None on a database never migrated.
+    pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
+        let migrated: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        if !migrated {
+            return Ok(None);
+        }
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(v)
+    }
+
+    /// Names of the tables in the public schema, sorted.
+    pub async fn tables(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Creates a new, empty database named `name` on the server of this (admin) connection and returns
+    /// the URL of `admin_url` pointed at it. Used for scratch databases (tests, `laurel dev --fresh`).
+    pub async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, StoreError> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(StoreError::BadUrl(sqlx::Error::Configuration(
+                format!("database name {name:?} must be lowercase letters, digits and underscores")
+                    .into(),
+            )));
+        }
+        // Identifiers cannot be bound as parameters; the name was checked above.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&self.pool)
+            .await?;
+        PgConnectOptions::from_str(admin_url).map_err(StoreError::BadUrl)?;
+        Ok(format!("{}/{name}", url_without_database(admin_url)))
+    }
+
+    /// Names of the databases on this server that start with `prefix`.
+    pub async fn databases_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1",
+        )
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Drops database `name` if it exists (closing other sessions on it).
+    pub async fn drop_database(&self, name: &str) -> Result<(), StoreError> {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Ok(());
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// `postgres://user@host:port/db?x` → `postgres://user@host:port` (query parameters dropped).
+fn url_without_database(url: &str) -> String {
+    let base = url.split('?').next().unwrap_or(url);
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    match base[scheme_end..].find('/') {
+        Some(i) => base[..scheme_end + i].to_string(),
+        None => base.to_string(),
+    }
+}
