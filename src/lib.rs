@@ -4,4 +4,5 @@
 //! `laurel` binary. See `docs/contracts.md` for the contracts it talks to.
 
 pub mod chain;
+pub mod config;
 pub mod store;

@@ -1,0 +1,116 @@
+//! The `laurel` binary: configuration precedence and error messages, as a user runs it.
+
+use std::process::Command;
+
+fn laurel(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_laurel"));
+    cmd.args(args).current_dir(dir);
+    for var in [
+        "LAUREL_CHAIN",
+        "LAUREL_RPC_URL",
+        "LAUREL_DATABASE_URL",
+        "DATABASE_URL",
+        "LAUREL_DEPLOYMENT",
+        "LAUREL_LISTEN",
+        "LAUREL_CONFIRMATIONS",
+        "LAUREL_KEYSTORE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().expect("run laurel");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("laurel-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn flags_override_environment_override_laurel_toml() {
+    let dir = scratch_dir("precedence");
+    std::fs::write(
+        dir.join("laurel.toml"),
+        "chain = \"optimism\"\nrpc_url = \"http://from-file\"\nlisten = \"0.0.0.0:9999\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = laurel(
+        &["config", "--rpc-url", "http://from-flag"],
+        &[
+            ("LAUREL_RPC_URL", "http://from-env"),
+            ("DATABASE_URL", "postgres://app:hunter2@db:5432/laurel"),
+            ("LAUREL_LISTEN", "127.0.0.1:7000"),
+        ],
+        &dir,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("chain = \"optimism\"  # chain id 10"), "{out}");
+    assert!(out.contains("rpc_url = \"http://from-flag\""), "{out}");
+    assert!(
+        out.contains("listen = \"127.0.0.1:7000\""),
+        "env beats the file: {out}"
+    );
+    assert!(
+        out.contains("database_url = \"postgres://app:***@db:5432/laurel\""),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "the password never prints");
+    assert!(
+        out.contains("deployment = \"deployments/10.json\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_configuration_exits_non_zero_with_a_clear_message() {
+    let dir = scratch_dir("errors");
+    let (ok, _, err) = laurel(&["config", "--chain", "dogechain"], &[], &dir);
+    assert!(!ok);
+    assert!(
+        err.contains("unknown chain \"dogechain\"") && err.contains("arbitrum-sepolia"),
+        "{err}"
+    );
+
+    std::fs::write(dir.join("laurel.toml"), "rpc = \"typo\"\n").unwrap();
+    let (ok, _, err) = laurel(&["config"], &[], &dir);
+    assert!(!ok);
+    assert!(
+        err.contains("laurel.toml") && err.contains("unknown field"),
+        "{err}"
+    );
+
+    let (ok, _, err) = laurel(
+        &["config", "--config", "/nonexistent/laurel.toml"],
+        &[],
+        &dir,
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("cannot read the config file /nonexistent/laurel.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = scratch_dir("help");
+    for args in [
+        &["--help"][..],
+        &["config", "--help"],
+        &["chains", "--help"],
+    ] {
+        let (ok, out, _) = laurel(args, &[], &dir);
+        assert!(ok && out.contains("Usage: laurel"), "{args:?}: {out}");
+    }
+    let (ok, out, _) = laurel(&["chains"], &[], &dir);
+    assert!(
+        ok && out.contains("base-sepolia") && out.contains("84532"),
+        "{out}"
+    );
+}
