@@ -56,6 +56,9 @@ enum Command {
     Config,
     /// List the chain profiles: chain id, confirmation depth, finality tags, OP-stack L1 fee.
     Chains,
+    /// Print the address of the service's signing key (from --keystore or LAUREL_PRIVATE_KEY), to fund it
+    /// and grant it roles.
+    Address,
 }
 
 fn settings(g: &GlobalArgs) -> anyhow::Result<Settings> {
@@ -82,6 +85,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config => {
             let s = settings(&cli.global)?;
             print!("{}", s.to_display_toml());
+        }
+        Command::Address => {
+            let s = settings(&cli.global)?;
+            let signer = laurel::chain::signer::load_signer(
+                s.keystore.as_deref(),
+                |k| std::env::var(k).ok(),
+                |path| {
+                    use std::io::IsTerminal;
+                    if !std::io::stdin().is_terminal() {
+                        return None;
+                    }
+                    rpassword::prompt_password(format!("password for {}: ", path.display())).ok()
+                },
+            )?;
+            println!("{}", signer.address());
         }
         Command::Chains => {
             println!(

@@ -2,5 +2,6 @@
 
 pub mod bindings;
 pub mod deployment;
+pub mod signer;
 
 pub use deployment::{Deployment, DeploymentError};
