@@ -7,19 +7,19 @@
 use alloy::sol;
 
 sol!(
-    #[sol(rpc)]
+    #[sol(rpc, all_derives, extra_derives(serde::Serialize))]
     CredentialRegistry,
     "contracts/artifacts/CredentialRegistry.json"
 );
 
 sol!(
-    #[sol(rpc)]
+    #[sol(rpc, all_derives, extra_derives(serde::Serialize))]
     MembershipRegistry,
     "contracts/artifacts/MembershipRegistry.json"
 );
 
 sol!(
-    #[sol(rpc)]
+    #[sol(rpc, all_derives, extra_derives(serde::Serialize))]
     AccessManager,
     "contracts/artifacts/AccessManager.json"
 );

@@ -1,29 +1,17 @@
 //! `scripts/deploy` against a real anvil: the record it writes, the wiring on chain, and a first credential
 //! issued through the generated bindings.
 
-use std::process::Command;
-
 use alloy::hex;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use laurel::chain::bindings::{roles, AccessManager, CredentialRegistry, MembershipRegistry};
 use laurel::chain::Deployment;
 
-use super::support::{anvil, root};
-
-fn run_deploy(rpc: &str, key_hex: &str, out: &std::path::Path) -> Result<std::process::Output> {
-    Command::new(root().join("scripts/deploy"))
-        .args(["--rpc-url", rpc, "--out"])
-        .arg(out)
-        .env("LAUREL_DEPLOYER_KEY", key_hex)
-        .current_dir(root())
-        .output()
-        .context("running scripts/deploy")
-}
+use super::support::{anvil, run_deploy, tempdir};
 
 #[tokio::test]
 async fn deploy_writes_the_record_and_wires_governance() -> Result<()> {
@@ -149,22 +137,4 @@ async fn deploy_with_an_unfunded_key_fails_and_writes_nothing() -> Result<()> {
         "the failure says so: {stderr}"
     );
     Ok(())
-}
-
-fn tempdir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "laurel-it-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }

@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod cli;
+mod decode;
 mod deploy;
 mod store;
 mod support;

@@ -93,3 +93,45 @@ impl ScratchDb {
         Ok(())
     }
 }
+
+/// Runs `scripts/deploy` against `rpc` with the deployer key in the environment, writing the record to `out`.
+pub fn run_deploy(rpc: &str, key_hex: &str, out: &Path) -> Result<std::process::Output> {
+    Command::new(root().join("scripts/deploy"))
+        .args(["--rpc-url", rpc, "--out"])
+        .arg(out)
+        .env("LAUREL_DEPLOYER_KEY", key_hex)
+        .current_dir(root())
+        .output()
+        .context("running scripts/deploy")
+}
+
+/// A fresh anvil with Laurel deployed by `scripts/deploy` (deployer = anvil's first account, every role).
+pub fn deployed_stack() -> Result<(
+    AnvilInstance,
+    laurel::chain::Deployment,
+    alloy::signers::local::PrivateKeySigner,
+)> {
+    let node = anvil()?;
+    let out = tempdir()?.join("31337.json");
+    let key = node.keys()[0].clone();
+    let key_hex = format!("0x{}", alloy::hex::encode(key.to_bytes()));
+    let res = run_deploy(node.endpoint().as_str(), &key_hex, &out)?;
+    if !res.status.success() {
+        bail!("deploy failed: {}", String::from_utf8_lossy(&res.stderr));
+    }
+    let d = laurel::chain::Deployment::load_for_chain(&out, 31337)?;
+    Ok((node, d, alloy::signers::local::PrivateKeySigner::from(key)))
+}
+
+/// A new empty temporary directory.
+pub fn tempdir() -> Result<PathBuf> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "laurel-it-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
