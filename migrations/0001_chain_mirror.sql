@@ -16,7 +16,7 @@ CREATE TABLE deployments (
 -- never leaves the cursor ahead of (or behind) what is stored.
 CREATE TABLE cursors (
     chain_id      BIGINT PRIMARY KEY REFERENCES deployments (chain_id),
-    indexed_block BIGINT NOT NULL CHECK (indexed_block >= 0),
+    indexed_block BIGINT NOT NULL CHECK (indexed_block >= -1), -- -1: nothing indexed yet
     indexed_hash  BYTEA CHECK (octet_length(indexed_hash) = 32),
     final_block   BIGINT NOT NULL DEFAULT 0 CHECK (final_block >= 0),
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()

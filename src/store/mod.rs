@@ -1,5 +1,7 @@
 //! Postgres access (sqlx): the only module that writes SQL.
 
+pub mod mirror;
+
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
@@ -30,6 +32,20 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The database already mirrors another deployment on this chain.
+    #[error("this database already mirrors a different Laurel deployment on chain {chain_id}; use another database")]
+    OtherDeployment {
+        /// Chain id.
+        chain_id: u64,
+    },
+    /// Another writer moved the cursor (or it is not where this writer left it); nothing was written.
+    #[error(
+        "the indexing cursor of chain {chain_id} moved under this writer; nothing was written"
+    )]
+    CursorMoved {
+        /// Chain id.
+        chain_id: u64,
+    },
 }
 
 /// A pool of Postgres connections for the mirror and the service's tables.
