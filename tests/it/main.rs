@@ -5,6 +5,7 @@ mod artifacts;
 mod cli;
 mod decode;
 mod deploy;
+mod indexer;
 mod store;
 mod support;
 mod toolchain;

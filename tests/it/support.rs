@@ -135,3 +135,24 @@ pub fn tempdir() -> Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+/// Waits for a transaction's receipt by polling `eth_getTransactionReceipt` (alloy's pending-transaction
+/// watcher can miss blocks, e.g. after an anvil rollback), failing after 30 s or if it reverted.
+pub async fn confirm<P: alloy::providers::Provider>(
+    provider: &P,
+    tx: alloy::primitives::B256,
+) -> Result<alloy::rpc::types::TransactionReceipt> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(r) = provider.get_transaction_receipt(tx).await? {
+            if !r.status() {
+                bail!("transaction {tx} reverted");
+            }
+            return Ok(r);
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("no receipt for {tx} after 30 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

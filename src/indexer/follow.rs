@@ -1,0 +1,333 @@
+//! One writer that follows the chain into the mirror, a step at a time (reth's stage model: each step either
+//! executes the next range or unwinds to a fork point).
+//!
+//! A step:
+//! 1. checks that the block under the cursor is still on the chain (hash compare); if not, finds the newest
+//!    block of the stored window that is, and unwinds the mirror to it in one transaction;
+//! 2. fetches the logs of the next range with `eth_getLogs` (the range doubles after a success and halves
+//!    when the provider says "too many results" or "range too large");
+//! 3. checks the range against the headers it fetched (the first block's parent is the cursor block; logs in
+//!    the window carry their block's hash), so a reorg during the step is retried rather than stored;
+//! 4. commits events, window blocks and cursor in one transaction.
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::B256;
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::Filter;
+
+use super::decode::{decode, Contracts, DecodeError};
+use crate::store::mirror::{BlockRef, Cursor, NewEvent};
+use crate::store::{Store, StoreError};
+
+/// How the indexer sizes its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowConfig {
+    /// Largest `eth_getLogs` range, in blocks.
+    pub max_range: u64,
+    /// Blocks below the tip whose hashes are kept for reorg detection.
+    pub window: u64,
+    /// Depth after which a block counts as final when the node serves no `finalized` tag.
+    pub confirmations: u64,
+    /// Whether to ask the node for the `finalized` tag.
+    pub finality_tags: bool,
+}
+
+impl Default for FollowConfig {
+    fn default() -> Self {
+        Self {
+            max_range: 5_000,
+            window: 128,
+            confirmations: 2,
+            finality_tags: true,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Blocks `from..=to` were indexed; `events` new events stored.
+    Indexed {
+        /// First block of the range.
+        from: u64,
+        /// Last block of the range.
+        to: u64,
+        /// Events newly stored.
+        events: u64,
+    },
+    /// A reorg was found; the mirror was rolled back to block `to`, removing `events` events.
+    Unwound {
+        /// The fork point (last block both chains share).
+        to: u64,
+        /// Events removed.
+        events: u64,
+    },
+    /// The provider refused the range; the next step asks for `range` blocks.
+    Shrunk {
+        /// New range size.
+        range: u64,
+    },
+    /// The chain changed during the step; nothing was stored, the next step retries.
+    Retry,
+    /// Nothing new: the cursor is at the chain head.
+    UpToDate,
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// The RPC failed.
+    #[error("RPC error: {0}")]
+    Rpc(String),
+    /// The node does not know a block it just reported.
+    #[error("the node has no block {0}")]
+    MissingBlock(u64),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A log did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The deployment is not registered in this database.
+    #[error("chain {0} is not registered in the database; register its deployment first")]
+    NotRegistered(u64),
+    /// `catch_up` ran out of steps before reaching the head.
+    #[error("the indexer did not reach the chain head; steps taken: {steps}")]
+    NoProgress {
+        /// The steps, for the log.
+        steps: String,
+    },
+    /// No block of the stored window is on the chain any more.
+    #[error("a reorg deeper than the stored window ({window} blocks) replaced block {from}; re-index from the deploy block")]
+    ReorgTooDeep {
+        /// Window size.
+        window: u64,
+        /// Oldest block checked.
+        from: u64,
+    },
+}
+
+/// Follows one deployment's logs into the mirror.
+pub struct Follower {
+    provider: DynProvider,
+    store: Store,
+    contracts: Contracts,
+    chain_id: u64,
+    deploy_block: u64,
+    config: FollowConfig,
+    range: u64,
+}
+
+fn rpc<E: std::fmt::Display>(e: E) -> FollowError {
+    FollowError::Rpc(e.to_string())
+}
+
+/// Whether a provider error means "ask for fewer blocks".
+fn is_range_error(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "more than",
+        "too many",
+        "range",
+        "limit",
+        "exceed",
+        "-32005",
+        "response size",
+    ]
+    .iter()
+    .any(|k| m.contains(k))
+}
+
+impl Follower {
+    /// A follower of `contracts` on `chain_id`, writing to `store`.
+    pub fn new(
+        provider: DynProvider,
+        store: Store,
+        contracts: Contracts,
+        chain_id: u64,
+        deploy_block: u64,
+        config: FollowConfig,
+    ) -> Self {
+        let range = config.max_range.clamp(1, 64);
+        Self {
+            provider,
+            store,
+            contracts,
+            chain_id,
+            deploy_block,
+            config,
+            range,
+        }
+    }
+
+    /// The current `eth_getLogs` range size.
+    pub fn range(&self) -> u64 {
+        self.range
+    }
+
+    async fn header(&self, n: u64) -> Result<BlockRef, FollowError> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(n))
+            .await
+            .map_err(rpc)?
+            .ok_or(FollowError::MissingBlock(n))?;
+        Ok(BlockRef {
+            number: block.header.number,
+            hash: block.header.hash,
+            parent_hash: block.header.parent_hash,
+            timestamp: block.header.timestamp,
+        })
+    }
+
+    async fn final_block(&self, head: u64) -> Result<u64, FollowError> {
+        if self.config.finality_tags {
+            if let Ok(Some(b)) = self
+                .provider
+                .get_block_by_number(BlockNumberOrTag::Finalized)
+                .await
+            {
+                return Ok(b.header.number.min(head));
+            }
+        }
+        Ok(head.saturating_sub(self.config.confirmations))
+    }
+
+    /// Runs one step.
+    pub async fn step(&mut self) -> Result<Step, FollowError> {
+        let cursor = self
+            .store
+            .cursor(self.chain_id)
+            .await?
+            .ok_or(FollowError::NotRegistered(self.chain_id))?;
+
+        // 1. Is the block under the cursor still on the chain?
+        if let (Some(n), Some(hash)) = (cursor.indexed_block, cursor.indexed_hash) {
+            if self.header(n).await?.hash != hash {
+                return self.unwind().await;
+            }
+        }
+
+        // 2. The next range and its logs.
+        let head = self.provider.get_block_number().await.map_err(rpc)?;
+        let from = cursor
+            .indexed_block
+            .map_or(self.deploy_block, |n| n + 1)
+            .max(self.deploy_block);
+        if from > head {
+            return Ok(Step::UpToDate);
+        }
+        let to = head.min(from + self.range - 1);
+        let filter = Filter::new()
+            .address(self.contracts.addresses().to_vec())
+            .from_block(from)
+            .to_block(to);
+        let logs = match self.provider.get_logs(&filter).await {
+            Ok(logs) => logs,
+            Err(e) if is_range_error(&e.to_string()) && self.range > 1 => {
+                self.range = (self.range / 2).max(1);
+                return Ok(Step::Shrunk { range: self.range });
+            }
+            Err(e) => return Err(rpc(e)),
+        };
+
+        // 3. Headers: the range's first and last blocks, and every block in the window near the tip.
+        let window_from = head.saturating_sub(self.config.window - 1).max(from);
+        let mut blocks = Vec::new();
+        for n in window_from..=to {
+            blocks.push(self.header(n).await?);
+        }
+        let last = match blocks.last() {
+            Some(b) if b.number == to => *b,
+            _ => {
+                let b = self.header(to).await?;
+                blocks.push(b);
+                b
+            }
+        };
+        if let Some(expected_parent) = cursor.indexed_hash {
+            let first = if blocks[0].number == from {
+                blocks[0]
+            } else {
+                self.header(from).await?
+            };
+            if first.parent_hash != expected_parent {
+                return Ok(Step::Retry);
+            }
+        }
+        let hash_of = |n: u64| blocks.iter().find(|b| b.number == n).map(|b| b.hash);
+        let mut events = Vec::with_capacity(logs.len());
+        for log in &logs {
+            let e = decode(&self.contracts, log)?;
+            if hash_of(e.block_number).is_some_and(|h: B256| h != e.block_hash) {
+                return Ok(Step::Retry);
+            }
+            events.push(NewEvent {
+                tx_hash: e.tx_hash,
+                log_index: e.log_index,
+                block_number: e.block_number,
+                block_hash: e.block_hash,
+                tx_index: e.tx_index,
+                contract: log.address(),
+                name: e.name,
+                fields: e.fields,
+            });
+        }
+
+        // 4. One transaction for the whole range.
+        let final_block = self.final_block(head).await?.max(cursor.final_block);
+        let next = Cursor {
+            indexed_block: Some(to),
+            indexed_hash: Some(last.hash),
+            final_block,
+        };
+        let keep_from = to.saturating_sub(self.config.window);
+        let inserted = self
+            .store
+            .commit_range(self.chain_id, &cursor, &next, &events, &blocks, keep_from)
+            .await?;
+        self.range = (self.range * 2).min(self.config.max_range.max(1));
+        Ok(Step::Indexed {
+            from,
+            to,
+            events: inserted,
+        })
+    }
+
+    /// Finds the newest stored block still on the chain and rolls the mirror back to it.
+    async fn unwind(&mut self) -> Result<Step, FollowError> {
+        let window = self
+            .store
+            .recent_blocks(self.chain_id, self.config.window)
+            .await?;
+        for b in &window {
+            if self.header(b.number).await?.hash == b.hash {
+                let removed = self.store.unwind_to(self.chain_id, b).await?;
+                return Ok(Step::Unwound {
+                    to: b.number,
+                    events: removed,
+                });
+            }
+        }
+        Err(FollowError::ReorgTooDeep {
+            window: self.config.window,
+            from: window.last().map_or(self.deploy_block, |b| b.number),
+        })
+    }
+
+    /// Steps until the mirror reaches the chain head (at most `max_steps`), returning the steps taken.
+    pub async fn catch_up(&mut self, max_steps: usize) -> Result<Vec<Step>, FollowError> {
+        let mut steps = Vec::new();
+        while steps.len() < max_steps {
+            let s = self.step().await?;
+            let done = s == Step::UpToDate;
+            steps.push(s);
+            if done {
+                return Ok(steps);
+            }
+        }
+        Err(FollowError::NoProgress {
+            steps: format!("{steps:?}"),
+        })
+    }
+}
