@@ -1,14 +1,14 @@
 //! Every log the contracts emit decodes into a named event with its fields, on a real chain.
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, FixedBytes, Uint, U256};
+use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use anyhow::Result;
 use laurel::chain::bindings::CredentialRegistry;
 use laurel::indexer::decode::{decode, Contracts, DecodeError, Source};
 
-use super::support::deployed_stack;
+use super::support::{define_type, deployed_stack};
 
 #[tokio::test]
 async fn laurel_logs_decode_into_named_events() -> Result<()> {
@@ -19,25 +19,7 @@ async fn laurel_logs_decode_into_named_events() -> Result<()> {
         .connect_http(node.endpoint_url());
     let reg = CredentialRegistry::new(d.credential_registry, &provider);
 
-    let policy = CredentialRegistry::TypePolicy {
-        name: "Databases".into(),
-        uri: String::new(),
-        defaultValidity: Uint::from(86_400u64 * 365),
-        maxValidity: Uint::from(0u64),
-        renewalWindow: Uint::from(0u64),
-        maxSupply: 0,
-        quotaLimit: 0,
-        quotaPeriod: 0,
-        flags: 2,
-        prerequisites: vec![],
-    };
-    reg.defineType(policy).send().await?.get_receipt().await?;
-    let t = U256::from(1);
-    reg.setTypeRoles(t, me, 3)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    let t = define_type(&reg, "Databases", 86_400 * 365, me, 3).await?;
     let evidence = FixedBytes::repeat_byte(0xab);
     reg.issue(t, Address::repeat_byte(1), 0, evidence)
         .send()

@@ -3,7 +3,7 @@
 
 use alloy::hex;
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, FixedBytes, U256};
+use alloy::primitives::{Address, FixedBytes};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
@@ -11,7 +11,7 @@ use anyhow::{ensure, Result};
 use laurel::chain::bindings::{roles, AccessManager, CredentialRegistry, MembershipRegistry};
 use laurel::chain::Deployment;
 
-use super::support::{anvil, run_deploy, tempdir};
+use super::support::{anvil, define_type, run_deploy, tempdir};
 
 #[tokio::test]
 async fn deploy_writes_the_record_and_wires_governance() -> Result<()> {
@@ -87,25 +87,7 @@ async fn deploy_writes_the_record_and_wires_governance() -> Result<()> {
     assert!(gov.isMember);
 
     // A first type, issuer role and credential through the bindings.
-    let policy = CredentialRegistry::TypePolicy {
-        name: "Rust Fundamentals".into(),
-        uri: String::new(),
-        defaultValidity: alloy::primitives::Uint::from(365u64 * 86_400),
-        maxValidity: alloy::primitives::Uint::from(0u64),
-        renewalWindow: alloy::primitives::Uint::from(0u64),
-        maxSupply: 0,
-        quotaLimit: 0,
-        quotaPeriod: 0,
-        flags: 2,
-        prerequisites: vec![],
-    };
-    reg.defineType(policy).send().await?.get_receipt().await?;
-    let type_id = U256::from(1);
-    reg.setTypeRoles(type_id, me, 1)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    let type_id = define_type(&reg, "Rust Fundamentals", 365 * 86_400, me, 1).await?;
     let holder = Address::repeat_byte(0x42);
     let receipt = reg
         .issue(type_id, holder, 0, FixedBytes::repeat_byte(7))

@@ -2,7 +2,7 @@
 //! and a reorg (anvil_rollback, then different blocks) is unwound and re-indexed.
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, FixedBytes, Uint, U256};
+use alloy::primitives::{Address, FixedBytes};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use anyhow::Result;
@@ -11,7 +11,7 @@ use laurel::indexer::decode::{decode, Contracts};
 use laurel::indexer::follow::{FollowConfig, Follower, Step};
 use laurel::store::Store;
 
-use super::support::{confirm, deployed_stack, ScratchDb};
+use super::support::{confirm, define_type, deployed_stack, ScratchDb};
 
 /// (block, log index, name) of every log the chain holds for the deployment, decoded.
 async fn chain_view(
@@ -71,25 +71,7 @@ async fn the_mirror_equals_the_chain_through_a_reorg() -> Result<()> {
         config,
     );
 
-    let policy = CredentialRegistry::TypePolicy {
-        name: "Testing".into(),
-        uri: String::new(),
-        defaultValidity: Uint::from(0u64),
-        maxValidity: Uint::from(0u64),
-        renewalWindow: Uint::from(0u64),
-        maxSupply: 0,
-        quotaLimit: 0,
-        quotaPeriod: 0,
-        flags: 2,
-        prerequisites: vec![],
-    };
-    reg.defineType(policy).send().await?.get_receipt().await?;
-    let t = U256::from(1);
-    reg.setTypeRoles(t, me, 3)
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    let t = define_type(&reg, "Testing", 0, me, 3).await?;
     for b in 1..=3u8 {
         reg.issue(t, Address::repeat_byte(b), 0, FixedBytes::repeat_byte(b))
             .send()

@@ -156,3 +156,35 @@ pub async fn confirm<P: alloy::providers::Provider>(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Defines a revocable credential type (as the deployer, GOVERNOR on a dev chain) with `default_validity`
+/// seconds (0 = never expires), grants `account` the per-type `roles`, and returns the type id.
+pub async fn define_type<P: alloy::providers::Provider>(
+    reg: &laurel::chain::bindings::CredentialRegistry::CredentialRegistryInstance<P>,
+    name: &str,
+    default_validity: u64,
+    account: alloy::primitives::Address,
+    roles: u8,
+) -> Result<alloy::primitives::U256> {
+    use alloy::primitives::Uint;
+    let policy = laurel::chain::bindings::CredentialRegistry::TypePolicy {
+        name: name.into(),
+        uri: String::new(),
+        defaultValidity: Uint::from(default_validity),
+        maxValidity: Uint::from(0u64),
+        renewalWindow: Uint::from(0u64),
+        maxSupply: 0,
+        quotaLimit: 0,
+        quotaPeriod: 0,
+        flags: 2,
+        prerequisites: vec![],
+    };
+    reg.defineType(policy).send().await?.get_receipt().await?;
+    let type_id = reg.typeCount().call().await?;
+    reg.setTypeRoles(type_id, account, roles)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    Ok(type_id)
+}
