@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Test} from "forge-std/Test.sol";
+import {Test, Vm} from "forge-std/Test.sol";
 import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManager.sol";
 import {CredentialRegistry} from "../src/CredentialRegistry.sol";
 import {Roles} from "../src/Roles.sol";
@@ -165,5 +165,18 @@ abstract contract CredentialBase is Test {
         r.issuer = signer;
         r.nonce = nonce;
         r.deadline = block.timestamp + 1 hours;
+    }
+
+    /// The logs emitted by the registry (recordLogs also sees the test's own expectEmit templates).
+    function _regLogs(Vm.Log[] memory logs) internal view returns (Vm.Log[] memory out) {
+        uint256 n;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(reg)) ++n;
+        }
+        out = new Vm.Log[](n);
+        n = 0;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(reg)) out[n++] = logs[i];
+        }
     }
 }

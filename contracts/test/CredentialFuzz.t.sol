@@ -29,17 +29,6 @@ contract CredentialFuzzTest is CredentialBase {
         assertEq(c.valid, expected, "record.valid");
     }
 
-    function _regLogs(Vm.Log[] memory logs) internal view returns (Vm.Log[] memory out) {
-        uint256 n;
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(reg)) ++n;
-        }
-        out = new Vm.Log[](n);
-        n = 0;
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(reg)) out[n++] = logs[i];
-        }
-    }
 
     // ---------------------------------------------------------------------------------------------
 

@@ -123,18 +123,6 @@ contract CredentialRegistryTest is CredentialBase {
         return false;
     }
 
-    /// The logs emitted by the registry (recordLogs also sees the test's own expectEmit templates).
-    function _regLogs(Vm.Log[] memory logs) internal view returns (Vm.Log[] memory out) {
-        uint256 n;
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(reg)) ++n;
-        }
-        out = new Vm.Log[](n);
-        n = 0;
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(reg)) out[n++] = logs[i];
-        }
-    }
 
     // =============================================================================================
     // governance: access control
