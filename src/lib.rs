@@ -3,7 +3,11 @@
 //! This crate holds the service's library (chain access now; store, indexer, issuance, API later) and the
 //! `laurel` binary. See `docs/contracts.md` for the contracts it talks to.
 
+pub mod api;
 pub mod chain;
+pub mod cli;
 pub mod config;
 pub mod indexer;
+pub mod issuance;
+pub mod startup;
 pub mod store;

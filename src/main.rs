@@ -3,8 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::signers::local::PrivateKeySigner;
 use clap::{Args, Parser, Subcommand};
+use laurel::cli::issue::IssueArgs;
+use laurel::cli::shutdown_on_signals;
 use laurel::config::{ChainProfile, Layer, Settings, CHAINS};
+use laurel::startup::App;
 
 /// Verifiable micro-credentials and memberships on an Ethereum L2.
 ///
@@ -59,6 +66,50 @@ enum Command {
     /// Print the address of the service's signing key (from --keystore or LAUREL_PRIVATE_KEY), to fund it
     /// and grant it roles.
     Address,
+    /// Run the service: indexer, issuance worker (when a signing key is configured) and HTTP, until Ctrl-C.
+    Serve,
+    /// Issue one credential (--type --holder) or many (--csv FILE); waits until each is confirmed or failed.
+    ///
+    /// CSV columns (header line required): holder, type (or pass --type), expires (unix seconds or
+    /// YYYY-MM-DD; empty = the type's default), evidence (0x hash, or a file relative to the CSV), key (an
+    /// explicit idempotency key). Bad lines are reported by number and the rest still go through; running the
+    /// same CSV again issues nothing twice.
+    Issue(IssueCmd),
+    /// Chain head, indexed head, final head, queue depth, pending transactions, cost per credential.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Flags of `laurel issue`.
+#[derive(Args, Debug)]
+struct IssueCmd {
+    /// Credential type id (for CSV: the type of lines without a `type` column).
+    #[arg(long = "type", value_name = "ID")]
+    type_id: Option<u64>,
+    /// Holder address of a single credential.
+    #[arg(long, value_name = "ADDRESS")]
+    holder: Option<String>,
+    /// Expiry: unix seconds or YYYY-MM-DD [default: the type's default validity].
+    #[arg(long, value_name = "WHEN")]
+    expires: Option<String>,
+    /// Evidence: a 0x-prefixed 32-byte hash, or a file whose keccak-256 is recorded.
+    #[arg(long, value_name = "FILE|HASH")]
+    evidence: Option<String>,
+    /// CSV file of many issuances.
+    #[arg(long, value_name = "FILE", conflicts_with = "holder")]
+    csv: Option<PathBuf>,
+    /// Idempotency key of a single issuance [default: derived from type, holder, expiry and evidence].
+    #[arg(long, value_name = "KEY")]
+    key: Option<String>,
+    /// Only queue the requests (a running `laurel serve` issues them); do not wait.
+    #[arg(long)]
+    no_wait: bool,
+    /// Seconds to wait for confirmations.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    timeout: u64,
 }
 
 fn settings(g: &GlobalArgs) -> anyhow::Result<Settings> {
@@ -80,26 +131,79 @@ fn settings(g: &GlobalArgs) -> anyhow::Result<Settings> {
     Ok(Settings::resolve(flags.over(env.over(file)))?)
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn signer(s: &Settings) -> Result<PrivateKeySigner, laurel::chain::signer::SignerError> {
+    laurel::chain::signer::load_signer(
+        s.keystore.as_deref(),
+        |k| std::env::var(k).ok(),
+        |path| {
+            use std::io::IsTerminal;
+            if !std::io::stdin().is_terminal() {
+                return None;
+            }
+            rpassword::prompt_password(format!("password for {}: ", path.display())).ok()
+        },
+    )
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LAUREL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sqlx=warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve => {
+            init_tracing("info");
+            let s = settings(&cli.global)?;
+            let key = match signer(&s) {
+                Ok(k) => Some(k),
+                Err(laurel::chain::signer::SignerError::Missing) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let app = Arc::new(App::build(s).await?);
+            laurel::cli::serve::run(app, key, shutdown_on_signals()).await?;
+        }
+        Command::Issue(a) => {
+            init_tracing("warn");
+            let s = settings(&cli.global)?;
+            let key = signer(&s)?;
+            let app = Arc::new(App::build(s).await?);
+            let args = IssueArgs {
+                type_id: a.type_id,
+                holder: a.holder,
+                expires: a.expires,
+                evidence: a.evidence,
+                csv: a.csv,
+                key: a.key,
+                wait: !a.no_wait,
+                timeout: Duration::from_secs(a.timeout),
+            };
+            let waited = args.wait;
+            let summary = laurel::cli::issue::run(app, key, args, shutdown_on_signals()).await?;
+            if !summary.all_ok(waited) {
+                return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Status { json } => {
+            init_tracing("warn");
+            let app = App::build(settings(&cli.global)?).await?;
+            let st = laurel::cli::status::gather(&app).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                laurel::cli::status::print(&st);
+            }
+        }
         Command::Config => {
             let s = settings(&cli.global)?;
             print!("{}", s.to_display_toml());
         }
         Command::Address => {
-            let s = settings(&cli.global)?;
-            let signer = laurel::chain::signer::load_signer(
-                s.keystore.as_deref(),
-                |k| std::env::var(k).ok(),
-                |path| {
-                    use std::io::IsTerminal;
-                    if !std::io::stdin().is_terminal() {
-                        return None;
-                    }
-                    rpassword::prompt_password(format!("password for {}: ", path.display())).ok()
-                },
-            )?;
-            println!("{}", signer.address());
+            println!("{}", signer(&settings(&cli.global)?)?.address());
         }
         Command::Chains => {
             println!(
@@ -124,12 +228,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

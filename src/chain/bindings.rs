@@ -37,3 +37,15 @@ pub mod roles {
     /// Cancels scheduled GOVERNOR/RECOVERY/PAUSER operations.
     pub const GUARDIAN: u64 = 4;
 }
+
+sol!(
+    /// The OP-stack GasPriceOracle predeploy: the L1 data fee a transaction pays on Base and OP Mainnet.
+    #[sol(rpc)]
+    interface GasPriceOracle {
+        function getL1Fee(bytes memory data) external view returns (uint256);
+    }
+);
+
+/// Address of the GasPriceOracle predeploy on every OP-stack chain.
+pub const GAS_PRICE_ORACLE: alloy::primitives::Address =
+    alloy::primitives::address!("420000000000000000000000000000000000000F");

@@ -115,9 +115,11 @@ impl Store {
             }
             return Ok(());
         }
+        // Another process may register the same deployment at the same moment: the loser's insert waits for
+        // the winner's commit and then does nothing, and the cursor insert likewise.
         sqlx::query!(
             "INSERT INTO deployments (chain_id, access_manager, credential_registry, membership_registry, deploy_block, record)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain_id) DO NOTHING",
             i(d.chain_id),
             d.access_manager.as_slice(),
             d.credential_registry.as_slice(),
@@ -128,13 +130,29 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query!(
-            "INSERT INTO cursors (chain_id, indexed_block, final_block) VALUES ($1, $2, 0)",
+            "INSERT INTO cursors (chain_id, indexed_block, final_block) VALUES ($1, $2, 0)
+             ON CONFLICT (chain_id) DO NOTHING",
             i(d.chain_id),
             i(d.deploy_block) - 1
         )
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // Whoever won, the stored deployment must be this one.
+        let stored = sqlx::query!(
+            "SELECT credential_registry, membership_registry, access_manager FROM deployments WHERE chain_id = $1",
+            i(d.chain_id)
+        )
+        .fetch_one(self.pool())
+        .await?;
+        if stored.credential_registry != d.credential_registry.as_slice()
+            || stored.membership_registry != d.membership_registry.as_slice()
+            || stored.access_manager != d.access_manager.as_slice()
+        {
+            return Err(StoreError::OtherDeployment {
+                chain_id: d.chain_id,
+            });
+        }
         Ok(())
     }
 
@@ -208,6 +226,18 @@ impl Store {
         .await?
         .rows_affected();
 
+        let issuing: Vec<&NewEvent> = events
+            .iter()
+            .filter(|e| e.name == "Issued" || e.name == "IssuedBatch")
+            .collect();
+        super::issuance::confirm_in_range(
+            &mut tx,
+            chain_id,
+            &issuing.iter().map(|e| e.tx_hash).collect::<Vec<_>>(),
+            &issuing.iter().map(|e| e.block_number).collect::<Vec<_>>(),
+        )
+        .await?;
+
         let b_numbers: Vec<i64> = blocks.iter().map(|b| i(b.number)).collect();
         let b_hashes: Vec<&[u8]> = blocks.iter().map(|b| b.hash.as_slice()).collect();
         let b_parents: Vec<&[u8]> = blocks.iter().map(|b| b.parent_hash.as_slice()).collect();
@@ -272,6 +302,7 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        super::issuance::unconfirm_above(&mut tx, chain_id, fork.number).await?;
         sqlx::query!(
             "DELETE FROM blocks WHERE chain_id = $1 AND number > $2",
             i(chain_id),

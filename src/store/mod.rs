@@ -1,5 +1,6 @@
 //! Postgres access (sqlx): the only module that writes SQL.
 
+pub mod issuance;
 pub mod mirror;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

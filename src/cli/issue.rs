@@ -1,0 +1,258 @@
+//! `laurel issue`: one credential from flags, or many from a CSV. Every input line is checked; valid lines are
+//! queued under idempotency keys (a re-run queues nothing twice), then the command drives the pipeline (the
+//! issuance worker and, unless a `serve` process already does it, the indexer) until each request is
+//! confirmed by the mirror or failed, showing progress and ending with a summary.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
+
+use crate::issuance::request::{
+    derived_key, parse_address, parse_evidence, parse_expiry, read_csv,
+};
+use crate::issuance::worker::WorkerConfig;
+use crate::startup::App;
+use crate::store::issuance::{NewRequest, RequestState};
+
+/// What to issue.
+#[derive(Debug, Clone)]
+pub struct IssueArgs {
+    /// Credential type (required for a single issuance; the default for CSV lines without one).
+    pub type_id: Option<u64>,
+    /// Holder of a single issuance.
+    pub holder: Option<String>,
+    /// Expiry: unix seconds or YYYY-MM-DD.
+    pub expires: Option<String>,
+    /// Evidence: a 0x hash or a file to hash.
+    pub evidence: Option<String>,
+    /// CSV of many issuances.
+    pub csv: Option<PathBuf>,
+    /// Explicit idempotency key of a single issuance.
+    pub key: Option<String>,
+    /// Wait for confirmations (drive the pipeline) instead of only queueing.
+    pub wait: bool,
+    /// How long to wait.
+    pub timeout: Duration,
+}
+
+/// The outcome, for the exit code and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueSummary {
+    /// Input lines rejected before queueing.
+    pub rejected: u64,
+    /// Requests newly queued.
+    pub queued_new: u64,
+    /// Requests that were already queued under the same key (a re-run).
+    pub already: u64,
+    /// Requests confirmed.
+    pub confirmed: u64,
+    /// Requests failed.
+    pub failed: u64,
+    /// Requests still pending when the wait ended.
+    pub pending: u64,
+}
+
+impl IssueSummary {
+    /// Whether everything asked for is issued (`waited`), or queued without error (not waited).
+    pub fn all_ok(&self, waited: bool) -> bool {
+        self.rejected == 0 && self.failed == 0 && (!waited || self.pending == 0)
+    }
+}
+
+/// Runs `laurel issue`.
+pub async fn run(
+    app: Arc<App>,
+    signer: PrivateKeySigner,
+    args: IssueArgs,
+    shutdown: watch::Receiver<bool>,
+) -> Result<IssueSummary> {
+    let chain_id = app.chain_id();
+    let mut summary = IssueSummary::default();
+    // 1. Inputs → requests, each labelled for messages.
+    let mut inputs: Vec<(String, NewRequest)> = Vec::new();
+    if let Some(path) = &args.csv {
+        if args.holder.is_some() {
+            bail!("pass either --csv or --holder, not both");
+        }
+        let lines = read_csv(path, chain_id, args.type_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for l in lines {
+            match l.parsed {
+                Ok(r) => inputs.push((format!("line {}", l.line), r)),
+                Err(e) => {
+                    summary.rejected += 1;
+                    eprintln!("{}: line {}: {e}", path.display(), l.line);
+                }
+            }
+        }
+    } else {
+        let holder = args
+            .holder
+            .as_deref()
+            .context("pass --holder ADDRESS (and --type ID), or --csv FILE")?;
+        let type_id = args.type_id.context("pass --type ID")?;
+        let holder = parse_address(holder)?;
+        let expires_at = parse_expiry(args.expires.as_deref().unwrap_or(""))?;
+        let evidence_hash = parse_evidence(args.evidence.as_deref().unwrap_or(""), ".".as_ref())?;
+        let idempotency_key = args
+            .key
+            .clone()
+            .unwrap_or_else(|| derived_key(chain_id, type_id, holder, expires_at, evidence_hash));
+        inputs.push((
+            format!("{holder}"),
+            NewRequest {
+                idempotency_key,
+                type_id,
+                holder,
+                expires_at,
+                evidence_hash,
+                source: "cli".into(),
+            },
+        ));
+    }
+
+    // 2. Checked against the mirrored policy before any gas is spent.
+    let checks = crate::issuance::precheck::check_all(
+        &app.store,
+        chain_id,
+        signer.address(),
+        inputs.iter().map(|(_, r)| r),
+    )
+    .await?;
+    let mut accepted: Vec<(String, NewRequest)> = Vec::new();
+    for ((label, r), check) in inputs.into_iter().zip(checks) {
+        match check {
+            Ok(()) => accepted.push((label, r)),
+            Err(e) => {
+                summary.rejected += 1;
+                eprintln!("{label}: {e}");
+            }
+        }
+    }
+
+    // 3. Queued under idempotency keys.
+    let mut ids = Vec::new();
+    let mut labels: HashMap<i64, String> = HashMap::new();
+    for chunk in accepted.chunks(5_000) {
+        let reqs: Vec<NewRequest> = chunk.iter().map(|(_, r)| r.clone()).collect();
+        let results = app.store.enqueue(chain_id, &reqs).await?;
+        for ((label, _), res) in chunk.iter().zip(results) {
+            match res {
+                Ok(e) => {
+                    if e.created {
+                        summary.queued_new += 1;
+                    } else {
+                        summary.already += 1;
+                    }
+                    labels.insert(e.request.id, label.clone());
+                    ids.push(e.request.id);
+                }
+                Err(c) => {
+                    summary.rejected += 1;
+                    eprintln!(
+                        "{label}: the idempotency key {:?} was already used by request {} for a different credential",
+                        c.key, c.existing_id
+                    );
+                }
+            }
+        }
+    }
+    app.store
+        .audit(
+            Some(chain_id),
+            &format!("{:#x}", signer.address()),
+            "issue.enqueue",
+            &serde_json::json!({"new": summary.queued_new, "repeated": summary.already,
+                "rejected": summary.rejected, "csv": args.csv}),
+        )
+        .await?;
+    eprintln!(
+        "queued {} new request(s); {} already queued earlier (same idempotency key); {} rejected",
+        summary.queued_new, summary.already, summary.rejected
+    );
+    if ids.is_empty() {
+        return Ok(summary);
+    }
+
+    // 4. Drive the pipeline until every request settles.
+    let states = if args.wait {
+        wait_for(&app, signer, &ids, args.timeout, shutdown).await?
+    } else {
+        app.store.requests(&ids).await?
+    };
+    for r in &states {
+        match r.state {
+            RequestState::Confirmed => summary.confirmed += 1,
+            RequestState::Failed => {
+                summary.failed += 1;
+                eprintln!(
+                    "{}: failed: {}",
+                    labels.get(&r.id).map_or("request", |s| s.as_str()),
+                    r.error.as_deref().unwrap_or("unknown reason")
+                );
+            }
+            _ => summary.pending += 1,
+        }
+    }
+    if args.wait && summary.pending > 0 {
+        eprintln!(
+            "{} request(s) still pending; `laurel serve` (or running this command again) finishes them, and nothing is issued twice",
+            summary.pending
+        );
+    }
+    eprintln!(
+        "summary: {} confirmed, {} failed, {} pending, {} rejected",
+        summary.confirmed, summary.failed, summary.pending, summary.rejected
+    );
+    Ok(summary)
+}
+
+async fn wait_for(
+    app: &Arc<App>,
+    signer: PrivateKeySigner,
+    ids: &[i64],
+    timeout: Duration,
+    mut outer: watch::Receiver<bool>,
+) -> Result<Vec<crate::store::issuance::Request>> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = Arc::new(app.worker(signer, WorkerConfig::default()));
+    let handles = super::spawn_pipeline(app, Some(worker), stop_rx);
+    let bar = ProgressBar::new(ids.len() as u64);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} settled {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let states = loop {
+        let states = app.store.requests(ids).await?;
+        let settled = states.iter().filter(|r| r.state.is_terminal()).count();
+        let submitted = states
+            .iter()
+            .filter(|r| r.state == RequestState::Submitted)
+            .count();
+        bar.set_position(settled as u64);
+        bar.set_message(format!("({submitted} in flight)"));
+        if settled == states.len() || started.elapsed() >= timeout || *outer.borrow() {
+            break states;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = outer.changed() => {}
+        }
+    };
+    bar.finish_and_clear();
+    let _ = stop_tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    Ok(states)
+}

@@ -1,0 +1,337 @@
+//! The issuance pipeline end to end, through the `laurel` binary, against a real anvil and a real Postgres:
+//! a CSV with bad lines, a re-run that issues nothing twice, two `serve` processes on one database, and
+//! crashes (before the broadcast, and between the broadcast and the receipt) that lose and double nothing.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, FixedBytes, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use anyhow::{bail, Result};
+use laurel::chain::bindings::CredentialRegistry;
+use laurel::store::Store;
+
+use super::support::{define_type, deployed_stack, tempdir, ScratchDb};
+
+/// A deployed anvil, a scratch database, one credential type whose issuer is the deployer, and the
+/// environment the `laurel` binary needs to use them.
+struct Harness {
+    node: alloy::node_bindings::AnvilInstance,
+    dir: PathBuf,
+    deployment: PathBuf,
+    db: ScratchDb,
+    key_hex: String,
+    type_id: u64,
+    registry: Address,
+    store: Store,
+}
+
+impl Harness {
+    async fn new() -> Result<Self> {
+        let (node, d, signer) = deployed_stack()?;
+        let wallet = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer.clone()))
+            .connect_http(node.endpoint_url());
+        let reg = CredentialRegistry::new(d.credential_registry, &wallet);
+        let type_id = define_type(&reg, "Rust Fundamentals", 0, signer.address(), 3).await?;
+        let dir = tempdir()?;
+        let deployment = dir.join("31337.json");
+        std::fs::write(&deployment, serde_json::to_vec_pretty(&d)?)?;
+        let db = ScratchDb::new().await?;
+        let store = Store::connect(&db.url).await?;
+        Ok(Self {
+            key_hex: format!("0x{}", alloy::hex::encode(signer.to_bytes())),
+            node,
+            dir,
+            deployment,
+            db,
+            type_id: type_id.to::<u64>(),
+            registry: d.credential_registry,
+            store,
+        })
+    }
+
+    fn laurel(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_laurel"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LAUREL_") || k == "DATABASE_URL" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env("LAUREL_CHAIN", "anvil")
+            .env("LAUREL_RPC_URL", self.node.endpoint())
+            .env("DATABASE_URL", &self.db.url)
+            .env("LAUREL_DEPLOYMENT", &self.deployment)
+            .env("LAUREL_PRIVATE_KEY", &self.key_hex)
+            .env("LAUREL_LOG", "info,sqlx=warn");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Result<(i32, String)> {
+        let out = self.laurel(args).output()?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok((out.status.code().unwrap_or(-1), text))
+    }
+
+    fn serve(&self, port: u16, extra_env: &[(&str, &str)]) -> Result<Child> {
+        let mut cmd = self.laurel(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        Ok(cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn()?)
+    }
+
+    /// Number of credentials minted on chain (Transfer events from the zero address).
+    async fn mints(&self) -> Result<u64> {
+        let provider = ProviderBuilder::new().connect_http(self.node.endpoint_url());
+        let filter = Filter::new()
+            .address(self.registry)
+            .event_signature(CredentialRegistry::Transfer::SIGNATURE_HASH)
+            .topic1(FixedBytes::<32>::ZERO)
+            .from_block(0);
+        Ok(provider.get_logs(&filter).await?.len() as u64)
+    }
+
+    /// Whether `holder` holds a valid credential of the harness's type, asked of the chain.
+    async fn valid_on_chain(&self, holder: Address) -> Result<bool> {
+        let provider = ProviderBuilder::new().connect_http(self.node.endpoint_url());
+        let reg = CredentialRegistry::new(self.registry, &provider);
+        Ok(reg.isValid(holder, U256::from(self.type_id)).call().await?)
+    }
+
+    /// States of every request, by holder, once all are settled (or the deadline passes).
+    async fn wait_settled(&self, expected: usize, secs: u64) -> Result<Vec<(Address, String)>> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let rows = self.store.request_states(31337).await?;
+            let settled = rows
+                .iter()
+                .filter(|(_, s)| s == "confirmed" || s == "failed")
+                .count();
+            if rows.len() >= expected && settled == rows.len() {
+                return Ok(rows);
+            }
+            if Instant::now() > deadline {
+                bail!("requests not settled after {secs} s: {rows:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn write_csv(&self, name: &str, lines: &[String]) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, format!("holder,expires\n{}\n", lines.join("\n")))?;
+        Ok(path)
+    }
+}
+
+fn holder(i: u32) -> Address {
+    let mut b = [0u8; 20];
+    b[0] = 0xab;
+    b[16..].copy_from_slice(&i.to_be_bytes());
+    Address::from(b)
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn a_csv_issues_its_valid_lines_reports_the_bad_ones_and_a_rerun_issues_nothing_twice(
+) -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    // One holder already has the credential: the chain would refuse a second one.
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--holder",
+        &format!("{:#x}", holder(1)),
+    ])?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 confirmed"), "{out}");
+    assert!(h.valid_on_chain(holder(1)).await?);
+
+    let mut lines: Vec<String> = (2..=41).map(|i| format!("{:#x},", holder(i))).collect();
+    lines.insert(3, "0x1234,".into()); // line 5: not an address
+    lines.insert(7, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD,".into()); // line 9: bad checksum
+    lines.insert(10, format!("{:#x},", holder(2))); // line 12: the same holder twice
+    lines.insert(12, format!("{:#x},yesterday", holder(99))); // line 14: bad expiry
+    let csv = h.write_csv("cohort.csv", &lines)?;
+    let csv_arg = csv.display().to_string();
+
+    let (code, out) = h.run(&["issue", "--type", &t, "--csv", &csv_arg])?;
+    assert_eq!(code, 2, "bad lines make the exit code 2: {out}");
+    for (line, what) in [
+        (5, "is not an address"),
+        (9, "checksum"),
+        (12, "appears twice"),
+        (14, "is not an expiry"),
+    ] {
+        assert!(
+            out.contains(&format!("line {line}: ")) && out.contains(what),
+            "line {line} ({what}) not reported: {out}"
+        );
+    }
+    assert!(out.contains("40 confirmed"), "{out}");
+    for i in 2..=41 {
+        assert!(h.valid_on_chain(holder(i)).await?, "holder {i} not issued");
+    }
+    let mints = h.mints().await?;
+    assert_eq!(mints, 41);
+
+    // The same CSV again: nothing new is queued or minted.
+    let (code, out) = h.run(&["issue", "--type", &t, "--csv", &csv_arg])?;
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("queued 0 new request(s); 40 already queued"),
+        "{out}"
+    );
+    assert_eq!(h.mints().await?, 41);
+
+    // A holder who already has the credential (issued outside this CSV) fails with the chain's reason.
+    let other = h.write_csv(
+        "late.csv",
+        &[format!("{:#x},", holder(1)).replace(',', ",2030-01-01")],
+    )?;
+    let (code, out) = h.run(&["issue", "--type", &t, "--csv", &other.display().to_string()])?;
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("already holds a live credential"), "{out}");
+    assert_eq!(h.mints().await?, 41);
+
+    let (code, out) = h.run(&["status"])?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("41 confirmed, 1 failed"), "{out}");
+    assert!(out.contains("gas and"), "status reports the cost: {out}");
+    h.db.drop_now().await
+}
+
+#[tokio::test]
+async fn two_serve_processes_on_one_database_issue_each_request_exactly_once() -> Result<()> {
+    let h = Harness::new().await?;
+    let mut a = h.serve(0, &[])?;
+    let mut b = h.serve(0, &[])?;
+    let t = h.type_id.to_string();
+    let lines: Vec<String> = (1..=300).map(|i| format!("{:#x},", holder(i))).collect();
+    let csv = h.write_csv("big.csv", &lines)?;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--csv",
+        &csv.display().to_string(),
+        "--no-wait",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+    let rows = h.wait_settled(300, 120).await;
+    kill(&mut a);
+    kill(&mut b);
+    let rows = rows?;
+    assert!(rows.iter().all(|(_, s)| s == "confirmed"), "{rows:?}");
+    assert_eq!(h.mints().await?, 300);
+    let batches = h.store.batch_nonces(31337).await?;
+    let mut nonces: Vec<u64> = batches.iter().map(|b| b.1).collect();
+    nonces.dedup();
+    assert_eq!(
+        nonces.len(),
+        batches.len(),
+        "a nonce was used twice: {batches:?}"
+    );
+    h.db.drop_now().await
+}
+
+#[tokio::test]
+async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_nothing() -> Result<()>
+{
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let lines: Vec<String> = (1..=50).map(|i| format!("{:#x},", holder(i))).collect();
+    let csv = h.write_csv("one.csv", &lines)?;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--csv",
+        &csv.display().to_string(),
+        "--no-wait",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+
+    // 1. The process dies right after recording the batch, before broadcasting it.
+    let mut s = h.serve(0, &[("LAUREL_CRASH_AT", "after-record")])?;
+    let status = s.wait()?;
+    assert!(!status.success(), "the crash point was not reached");
+    assert_eq!(h.mints().await?, 0, "nothing was broadcast");
+    let rows = h.store.request_states(31337).await?;
+    assert!(rows.iter().all(|(_, s)| s == "submitted"), "{rows:?}");
+
+    // 2. A restart broadcasts the stored transaction (same hash) and the mirror confirms every request.
+    let mut s = h.serve(0, &[])?;
+    let rows = h.wait_settled(50, 60).await;
+    kill(&mut s);
+    assert!(rows?.iter().all(|(_, s)| s == "confirmed"));
+    assert_eq!(h.mints().await?, 50);
+
+    // 3. Mining stops; the process sends a batch and dies before its receipt; the block comes later.
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    let lines: Vec<String> = (51..=100).map(|i| format!("{:#x},", holder(i))).collect();
+    let csv = h.write_csv("two.csv", &lines)?;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--csv",
+        &csv.display().to_string(),
+        "--no-wait",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+    let mut s = h.serve(0, &[])?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let q = h.store.queue_stats(31337).await?;
+        if q.pending_txs > 0 && q.unsent_txs == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the batch was never sent");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        h.mints().await?,
+        50,
+        "mining is off: the batch waits in the pool"
+    );
+    let _ = s.kill();
+    let _ = s.wait();
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (true,))
+        .await?;
+    let mut s = h.serve(0, &[])?;
+    let rows = h.wait_settled(100, 60).await;
+    kill(&mut s);
+    assert!(rows?.iter().all(|(_, s)| s == "confirmed"));
+    assert_eq!(h.mints().await?, 100);
+    for i in [1, 50, 51, 100] {
+        assert!(h.valid_on_chain(holder(i)).await?);
+    }
+    h.db.drop_now().await
+}
