@@ -9,8 +9,10 @@ use std::time::Duration;
 use alloy::signers::local::PrivateKeySigner;
 use clap::{Args, Parser, Subcommand};
 use laurel::cli::issue::IssueArgs;
+use laurel::cli::ops::{CredentialOp, MembershipOp};
 use laurel::cli::shutdown_on_signals;
 use laurel::config::{ChainProfile, Layer, Settings, CHAINS};
+use laurel::issuance::request::parse_address;
 use laurel::startup::App;
 
 /// Verifiable micro-credentials and memberships on an Ethereum L2.
@@ -75,12 +77,106 @@ enum Command {
     /// explicit idempotency key). Bad lines are reported by number and the rest still go through; running the
     /// same CSV again issues nothing twice.
     Issue(IssueCmd),
+    /// Revoke a credential (its token is burned) with a reason code.
+    Revoke(StatusCmd),
+    /// Suspend a credential (it stops being valid until reinstated) with a reason code.
+    Suspend(StatusCmd),
+    /// Reinstate a suspended credential.
+    Reinstate(CredentialRef),
+    /// Renew a credential to a new expiry.
+    Renew {
+        #[command(flatten)]
+        credential: CredentialRef,
+        /// New expiry: unix seconds or YYYY-MM-DD.
+        #[arg(long, value_name = "WHEN")]
+        until: String,
+    },
+    /// Move every credential of a lost wallet to a new one (governed: scheduled when RECOVERY has a delay).
+    Recover {
+        /// The lost address.
+        #[arg(long, value_name = "ADDRESS")]
+        from: String,
+        /// The new address.
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
+    /// Memberships: grant, renew, cancel.
+    #[command(subcommand)]
+    Membership(MembershipCmd),
+    /// Deploy the contracts to --rpc-url and write deployments/<chainId>.json (runs scripts/deploy from the
+    /// checkout; the deployer key comes from LAUREL_DEPLOYER_KEY or LAUREL_PRIVATE_KEY, never argv).
+    Deploy {
+        /// Where to write the deployment record [default: deployments/<chainId>.json].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Run the whole stack locally: anvil, Postgres, the contracts, a demo program and the service.
+    Dev {
+        /// anvil's port.
+        #[arg(long, default_value_t = 8545)]
+        anvil_port: u16,
+        /// Seconds between blocks [default: 0, a block per transaction].
+        #[arg(long, default_value_t = 0)]
+        block_time: u64,
+        /// Start over: a new chain, deployment and dev database.
+        #[arg(long)]
+        fresh: bool,
+    },
     /// Chain head, indexed head, final head, queue depth, pending transactions, cost per credential.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Which credential: a type and a holder.
+#[derive(Args, Debug)]
+struct CredentialRef {
+    /// Credential type id.
+    #[arg(long = "type", value_name = "ID")]
+    type_id: u64,
+    /// Holder address.
+    #[arg(long, value_name = "ADDRESS")]
+    holder: String,
+}
+
+/// A credential and a reason code.
+#[derive(Args, Debug)]
+struct StatusCmd {
+    #[command(flatten)]
+    credential: CredentialRef,
+    /// Reason code (0-255; your program's meaning, e.g. 1 = misconduct, 2 = issued in error).
+    #[arg(long, default_value_t = 0)]
+    reason: u8,
+}
+
+/// `laurel membership …`.
+#[derive(Subcommand, Debug)]
+enum MembershipCmd {
+    /// Grant a membership of a tier.
+    Grant(MemberRef),
+    /// Renew a membership by a number of days.
+    Renew {
+        #[command(flatten)]
+        member: MemberRef,
+        /// Days to extend by.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+    },
+    /// Cancel a membership.
+    Cancel(MemberRef),
+}
+
+/// Which membership: a tier and a holder.
+#[derive(Args, Debug)]
+struct MemberRef {
+    /// Tier id.
+    #[arg(long, value_name = "ID")]
+    tier: u64,
+    /// Holder address.
+    #[arg(long, value_name = "ADDRESS")]
+    holder: String,
 }
 
 /// Flags of `laurel issue`.
@@ -145,6 +241,19 @@ fn signer(s: &Settings) -> Result<PrivateKeySigner, laurel::chain::signer::Signe
     )
 }
 
+async fn credential_op(g: &GlobalArgs, c: CredentialRef, op: CredentialOp) -> anyhow::Result<()> {
+    init_tracing("warn");
+    let s = settings(g)?;
+    let key = signer(&s)?;
+    let app = App::build(s).await?;
+    let holder = parse_address(&c.holder)?;
+    println!(
+        "{}",
+        laurel::cli::ops::credential_op(&app, key, c.type_id, holder, op).await?
+    );
+    Ok(())
+}
+
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAUREL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sqlx=warn")));
@@ -187,6 +296,99 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !summary.all_ok(waited) {
                 return Ok(ExitCode::from(2));
             }
+        }
+        Command::Revoke(StatusCmd { credential, reason }) => {
+            credential_op(&cli.global, credential, CredentialOp::Revoke(reason)).await?;
+        }
+        Command::Suspend(StatusCmd { credential, reason }) => {
+            credential_op(&cli.global, credential, CredentialOp::Suspend(reason)).await?;
+        }
+        Command::Reinstate(credential) => {
+            credential_op(&cli.global, credential, CredentialOp::Reinstate).await?;
+        }
+        Command::Renew { credential, until } => {
+            let until = laurel::issuance::request::parse_expiry(&until)?;
+            credential_op(&cli.global, credential, CredentialOp::Renew(until)).await?;
+        }
+        Command::Recover { from, to } => {
+            init_tracing("warn");
+            let s = settings(&cli.global)?;
+            let key = signer(&s)?;
+            let app = App::build(s).await?;
+            let from = parse_address(&from)?;
+            let to = parse_address(&to)?;
+            println!("{}", laurel::cli::ops::recover(&app, key, from, to).await?);
+        }
+        Command::Membership(m) => {
+            init_tracing("warn");
+            let s = settings(&cli.global)?;
+            let key = signer(&s)?;
+            let app = App::build(s).await?;
+            let (r, op) = match m {
+                MembershipCmd::Grant(r) => (r, MembershipOp::Grant),
+                MembershipCmd::Renew { member, days } => {
+                    (member, MembershipOp::Renew(days * 86_400))
+                }
+                MembershipCmd::Cancel(r) => (r, MembershipOp::Cancel),
+            };
+            let holder = parse_address(&r.holder)?;
+            println!(
+                "{}",
+                laurel::cli::ops::membership_op(&app, key, r.tier, holder, op).await?
+            );
+        }
+        Command::Deploy { out } => {
+            let s = settings(&cli.global)?;
+            let key = std::env::var("LAUREL_DEPLOYER_KEY")
+                .or_else(|_| std::env::var("LAUREL_PRIVATE_KEY"))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "set LAUREL_DEPLOYER_KEY (or LAUREL_PRIVATE_KEY) to the deployer's key"
+                    )
+                })?;
+            let root = std::env::var("LAUREL_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from("."));
+            let script = root.join("scripts/deploy");
+            if !script.exists() {
+                anyhow::bail!("`laurel deploy` runs scripts/deploy from a Laurel checkout; run it there or set LAUREL_ROOT");
+            }
+            let mut cmd = std::process::Command::new(script);
+            cmd.args(["--rpc-url", &s.rpc_url])
+                .env("LAUREL_DEPLOYER_KEY", key);
+            if let Some(out) = out {
+                cmd.arg("--out").arg(out);
+            }
+            let status = cmd.status()?;
+            if !status.success() {
+                anyhow::bail!("the deployment failed (see above); nothing was written");
+            }
+        }
+        Command::Dev {
+            anvil_port,
+            block_time,
+            fresh,
+        } => {
+            init_tracing("info");
+            let g = &cli.global;
+            let flags = Layer {
+                database_url: g.database_url.clone(),
+                listen: g.listen.clone(),
+                confirmations: g.confirmations,
+                ..Layer::default()
+            };
+            let env = Layer::from_env(|k| std::env::var(k).ok())?;
+            let root = std::env::var("LAUREL_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from("."));
+            laurel::cli::dev::run(laurel::cli::dev::DevArgs {
+                root,
+                anvil_port,
+                block_time,
+                fresh,
+                layer: flags.over(env),
+            })
+            .await?;
         }
         Command::Status { json } => {
             init_tracing("warn");

@@ -3,5 +3,6 @@
 pub mod bindings;
 pub mod deployment;
 pub mod signer;
+pub mod tx;
 
 pub use deployment::{Deployment, DeploymentError};

@@ -1,7 +1,9 @@
 //! What the `laurel` commands do (the binary parses flags and calls these). This is the edge of the
 //! program, so errors are `anyhow` with messages meant for the admin at the terminal.
 
+pub mod dev;
 pub mod issue;
+pub mod ops;
 pub mod serve;
 pub mod status;
 

@@ -67,6 +67,42 @@ pub fn describe(e: &E) -> String {
         E::ZeroAddress(_) => "the holder is the zero address".into(),
         E::MalformedEntry(x) => format!("batch entry {} is malformed", x.index),
         E::TypeIdOutOfRange(x) => format!("type id {} is out of range", x.typeId),
+        E::NotRevoker(x) => format!(
+            "{} does not hold the revoker role of type {}; grant it with `laurel gov role grant`",
+            x.account, x.typeId
+        ),
+        E::CredentialNotLive(x) => format!(
+            "{} has no live credential of type {} (never issued, revoked, renounced or recovered)",
+            holder_of(x.tokenId),
+            type_of(x.tokenId)
+        ),
+        E::CredentialNotActive(x) => format!(
+            "the credential of type {} held by {} is not active (suspended?)",
+            type_of(x.tokenId),
+            holder_of(x.tokenId)
+        ),
+        E::CredentialNotSuspended(x) => format!(
+            "the credential of type {} held by {} is not suspended",
+            type_of(x.tokenId),
+            holder_of(x.tokenId)
+        ),
+        E::NotRevocable(x) => format!("credentials of type {} cannot be revoked (policy)", x.typeId),
+        E::NotSuspendable(x) => format!("credentials of type {} cannot be suspended (policy)", x.typeId),
+        E::NotRenewable(x) => format!("credentials of type {} cannot be renewed (policy)", x.typeId),
+        E::RenewalTooEarly(x) => format!(
+            "the renewal window of this credential opens at unix time {}",
+            x.opensAt
+        ),
+        E::ExpiryNotExtended(x) => format!(
+            "the new expiry {} is not later than the current one ({})",
+            x.requested, x.current
+        ),
+        E::NothingToRecover(x) => format!("{} holds no credentials to recover", x.from),
+        E::RecoveryConflict(x) => format!(
+            "{} already holds a credential of type {}; recovery would merge two",
+            x.to, x.typeId
+        ),
+        E::SameAddress(_) => "the old and new addresses are the same".into(),
         other => format!("the registry refused: {other:?}"),
     }
 }

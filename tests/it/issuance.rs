@@ -83,12 +83,14 @@ impl Harness {
         Ok((out.status.code().unwrap_or(-1), text))
     }
 
-    fn serve(&self, port: u16, extra_env: &[(&str, &str)]) -> Result<Child> {
+    fn serve(&self, port: u16, extra_env: &[(&str, &str)]) -> Result<Serve> {
         let mut cmd = self.laurel(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        Ok(cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn()?)
+        Ok(Serve(
+            cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?,
+        ))
     }
 
     /// Number of credentials minted on chain (Transfer events from the zero address).
@@ -142,9 +144,28 @@ fn holder(i: u32) -> Address {
     Address::from(b)
 }
 
-fn kill(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// A `laurel serve` child process, killed when dropped (so a failing test leaves no process behind).
+struct Serve(Child);
+
+impl Serve {
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn kill(s: &mut Serve) {
+    s.kill();
 }
 
 #[tokio::test]
@@ -317,8 +338,7 @@ async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_no
         50,
         "mining is off: the batch waits in the pool"
     );
-    let _ = s.kill();
-    let _ = s.wait();
+    s.kill();
     provider
         .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
         .await?;

@@ -17,7 +17,10 @@ async fn migrations_apply_to_a_fresh_database_and_rerunning_is_a_noop() -> Resul
 
     store.migrate().await?;
     let version = store.schema_version().await?;
-    assert_eq!(version, laurel::store::MIGRATOR.iter().map(|m| m.version).max());
+    assert_eq!(
+        version,
+        laurel::store::MIGRATOR.iter().map(|m| m.version).max()
+    );
     let tables = store.tables().await?;
     for t in [
         "blocks",

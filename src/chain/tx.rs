@@ -1,0 +1,158 @@
+//! Sending one administrative transaction (revoke, renew, a governance call…) safely: simulate first so a
+//! refusal comes back as the contract's decoded error before any gas is spent, take the nonce from the node's
+//! pending count (never a cache that a failed send leaves stale), sign locally, broadcast the raw bytes, and
+//! poll for the receipt with a deadline instead of trusting a watcher that can miss blocks.
+
+use std::time::{Duration, Instant};
+
+use alloy::eips::Encodable2718;
+use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, B256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::transports::{RpcError, TransportErrorKind};
+
+use crate::chain::bindings::{AccessManager, CredentialRegistry, MembershipRegistry};
+
+/// Why a transaction did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    /// The contract refused the call (decoded from its custom error when known).
+    #[error("the contract refused: {0}")]
+    Refused(String),
+    /// The RPC failed.
+    #[error("RPC error: {0}")]
+    Rpc(String),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Sign(String),
+    /// The transaction was not mined in time; it may still be mined.
+    #[error(
+        "transaction {hash} was not mined within {secs} s; check it later (it may still be mined)"
+    )]
+    Timeout {
+        /// Transaction hash.
+        hash: B256,
+        /// Seconds waited.
+        secs: u64,
+    },
+    /// The transaction was mined but reverted.
+    #[error("transaction {0} reverted on chain")]
+    Reverted(B256),
+}
+
+/// Decodes a revert from any Laurel contract into a readable message, if the error carries revert data.
+pub fn refusal(err: &RpcError<TransportErrorKind>) -> Option<String> {
+    let payload = err.as_error_resp()?;
+    if let Some(e) =
+        payload.as_decoded_interface_error::<CredentialRegistry::CredentialRegistryErrors>()
+    {
+        return Some(crate::issuance::revert::describe(&e));
+    }
+    if let Some(e) =
+        payload.as_decoded_interface_error::<MembershipRegistry::MembershipRegistryErrors>()
+    {
+        return Some(format!("{e:?}"));
+    }
+    if let Some(e) = payload.as_decoded_interface_error::<AccessManager::AccessManagerErrors>() {
+        return Some(describe_manager(&e));
+    }
+    let data = payload.as_revert_data();
+    (data.is_some() || payload.message.contains("revert")).then(|| payload.message.to_string())
+}
+
+fn describe_manager(e: &AccessManager::AccessManagerErrors) -> String {
+    use AccessManager::AccessManagerErrors as M;
+    match e {
+        M::AccessManagerUnauthorizedCall(x) => format!(
+            "{} may not call {} on {}; grant it the role that function needs, or use an account that has it",
+            x.caller, x.selector, x.target
+        ),
+        M::AccessManagerUnauthorizedAccount(x) => format!(
+            "{} lacks role {} for this operation",
+            x.msgsender, x.roleId
+        ),
+        M::AccessManagerNotScheduled(_) => {
+            "the operation is not scheduled; run `laurel gov schedule` first".into()
+        }
+        M::AccessManagerNotReady(_) => {
+            "the operation's delay has not passed yet; see `laurel gov pending`".into()
+        }
+        M::AccessManagerExpired(_) => {
+            "the scheduled operation expired (more than a week after it became ready); schedule it again".into()
+        }
+        M::AccessManagerAlreadyScheduled(_) => "the operation is already scheduled".into(),
+        M::AccessManagerUnauthorizedCancel(x) => format!(
+            "{} may not cancel this operation (only its scheduler or a guardian)",
+            x.msgsender
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Sends `input` to `to` from `wallet`'s default signer `from`, waiting at most `timeout` for the receipt.
+pub async fn send_call(
+    provider: &DynProvider,
+    wallet: &EthereumWallet,
+    from: Address,
+    to: Address,
+    input: Bytes,
+    timeout: Duration,
+) -> Result<TransactionReceipt, TxError> {
+    let rpc = |e: RpcError<TransportErrorKind>| match refusal(&e) {
+        Some(why) => TxError::Refused(why),
+        None => TxError::Rpc(e.to_string()),
+    };
+    let call = TransactionRequest::default()
+        .with_from(from)
+        .with_to(to)
+        .with_input(input);
+    let gas = provider.estimate_gas(call.clone()).await.map_err(rpc)?;
+    let fees = provider.estimate_eip1559_fees().await.map_err(rpc)?;
+    let nonce = provider
+        .get_transaction_count(from)
+        .pending()
+        .await
+        .map_err(rpc)?;
+    let chain_id = provider.get_chain_id().await.map_err(rpc)?;
+    let envelope = call
+        .with_nonce(nonce)
+        .with_chain_id(chain_id)
+        .with_gas_limit(gas + gas / 5 + 10_000)
+        .with_max_fee_per_gas(fees.max_fee_per_gas)
+        .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
+        .build(wallet)
+        .await
+        .map_err(|e| TxError::Sign(e.to_string()))?;
+    let hash = *envelope.tx_hash();
+    // The returned watcher is not used: the receipt is polled below.
+    let _watcher = provider
+        .send_raw_transaction(&envelope.encoded_2718())
+        .await
+        .map_err(rpc)?;
+    let started = Instant::now();
+    loop {
+        if let Some(r) = provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(|e| TxError::Rpc(e.to_string()))?
+        {
+            if !r.status() {
+                return Err(TxError::Reverted(hash));
+            }
+            return Ok(r);
+        }
+        if started.elapsed() > timeout {
+            return Err(TxError::Timeout {
+                hash,
+                secs: timeout.as_secs(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Encodes a call of any sol! function.
+pub fn encode<C: alloy::sol_types::SolCall>(call: C) -> Bytes {
+    call.abi_encode().into()
+}

@@ -1,0 +1,341 @@
+//! `laurel dev`: the whole stack on one machine, from a checkout. It starts anvil (the npm-installed binary;
+//! chain state kept in `.laurel/dev/anvil-state.json`), finds or starts Postgres (`DATABASE_URL` if it answers,
+//! else `scripts/pg`), deploys the contracts with `scripts/deploy`, defines a demo program (three credential
+//! types, two of them a pathway, and an alumni membership tier), then runs the service until Ctrl-C, which
+//! stops anvil cleanly (saving its state). Run again, it reuses all of that; `--fresh` starts over.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Uint, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{bail, Context, Result};
+use tokio::process::{Child, Command};
+
+use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
+use crate::chain::tx::encode;
+use crate::cli::ops::Sender;
+use crate::config::{Layer, Settings};
+use crate::startup::App;
+
+/// anvil's first dev account: a publicly known key that only ever holds test ether on a local chain.
+pub const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// Options of `laurel dev`.
+#[derive(Debug, Clone)]
+pub struct DevArgs {
+    /// The checkout (where scripts/ and node_modules/ live).
+    pub root: PathBuf,
+    /// anvil's port.
+    pub anvil_port: u16,
+    /// Seconds between blocks (0 = a block per transaction).
+    pub block_time: u64,
+    /// Throw away the chain, the deployment and the dev database first.
+    pub fresh: bool,
+    /// Settings from flags, environment and laurel.toml (the RPC URL and deployment are set by dev).
+    pub layer: Layer,
+}
+
+async fn output(root: &Path, cmd: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
+    let mut c = Command::new(root.join(cmd));
+    c.args(args).current_dir(root);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().await.with_context(|| format!("running {cmd}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+async fn anvil_path(root: &Path) -> Result<PathBuf> {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(". scripts/lib.sh && foundry_bin anvil")
+        .env("LAUREL_ROOT", root)
+        .current_dir(root)
+        .output()
+        .await?;
+    if !out.status.success() {
+        bail!(
+            "anvil is not installed ({}); run scripts/setup",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(PathBuf::from(String::from_utf8(out.stdout)?.trim()))
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+async fn port_busy(port: u16) -> bool {
+    tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok()
+}
+
+async fn start_anvil(root: &Path, state: &Path, port: u16, block_time: u64) -> Result<Child> {
+    if port_busy(port).await {
+        bail!("port {port} is taken (another anvil or laurel dev?); stop it or pass --anvil-port");
+    }
+    let log = std::fs::File::create(state.with_file_name("anvil.log"))?;
+    let mut cmd = Command::new(anvil_path(root).await?);
+    cmd.args(["--port", &port.to_string(), "--state"])
+        .arg(state)
+        .args(["--chain-id", "31337"])
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    if block_time > 0 {
+        cmd.args(["--block-time", &block_time.to_string()]);
+    }
+    let child = cmd.spawn().context("starting anvil")?;
+    let url = format!("http://127.0.0.1:{port}");
+    let provider = ProviderBuilder::new().connect_http(url.parse()?);
+    for _ in 0..100 {
+        if provider.get_chain_id().await.is_ok() {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!(
+        "anvil did not answer on {url}; see {}",
+        state.with_file_name("anvil.log").display()
+    )
+}
+
+/// Stops anvil with SIGINT so it writes its state, waiting up to 10 s.
+async fn stop_anvil(mut child: Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}
+
+/// The dev database URL: `laurel_dev` on the server DATABASE_URL names (if it answers) or scripts/pg finds.
+async fn dev_database(root: &Path, admin_hint: Option<&str>, fresh: bool) -> Result<String> {
+    let admin = match admin_hint {
+        Some(u) if crate::store::Store::connect(u).await.is_ok() => u.to_string(),
+        _ => output(root, "scripts/pg", &[], &[]).await?,
+    };
+    let store = crate::store::Store::connect(&admin).await?;
+    if fresh {
+        store.drop_database("laurel_dev").await?;
+    }
+    let base = admin.split('?').next().unwrap_or(&admin);
+    let server = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |j| j + 2) => &base[..i],
+        _ => base,
+    };
+    if store
+        .databases_with_prefix("laurel_dev")
+        .await?
+        .iter()
+        .any(|d| d == "laurel_dev")
+    {
+        return Ok(format!("{server}/laurel_dev"));
+    }
+    Ok(store.create_database(&admin, "laurel_dev").await?)
+}
+
+/// Defines whatever part of the demo program is missing (so an interrupted first run completes next time).
+async fn demo_program(app: &App, signer: PrivateKeySigner) -> Result<()> {
+    let creds = CredentialRegistry::new(app.deployment.credential_registry, &app.provider);
+    let members = MembershipRegistry::new(app.deployment.membership_registry, &app.provider);
+    let type_count = creds.typeCount().call().await?.to::<u64>();
+    let tier_count = members.tierCount().call().await?.to::<u64>();
+    let me = signer.address();
+    let s = Sender::new(app, signer);
+    let year = 365 * 24 * 3600u64;
+    // flags: 1 renewable (needs a validity), 2 revocable, 4 suspendable, 8 renounceable, 16 reissue after expiry
+    let types = [
+        ("Rust Fundamentals", year, 1 | 2 | 4 | 8 | 16, vec![]),
+        (
+            "Async Rust in Production",
+            year,
+            1 | 2 | 4 | 8 | 16,
+            vec![U256::from(1)],
+        ),
+        ("Workshop: Testing with Real Parts", 0, 2 | 4 | 8, vec![]),
+    ];
+    for (i, (name, validity, flags, prerequisites)) in types.into_iter().enumerate() {
+        if (i as u64) < type_count {
+            continue;
+        }
+        let policy = CredentialRegistry::TypePolicy {
+            name: name.into(),
+            uri: String::new(),
+            defaultValidity: Uint::from(validity),
+            maxValidity: Uint::from(0u64),
+            renewalWindow: Uint::from(0u64),
+            maxSupply: 0,
+            quotaLimit: 0,
+            quotaPeriod: 0,
+            flags,
+            prerequisites,
+        };
+        s.governed(
+            app.deployment.credential_registry,
+            encode(CredentialRegistry::defineTypeCall { policy }),
+        )
+        .await?;
+    }
+    for t in 1..=3u64 {
+        s.governed(
+            app.deployment.credential_registry,
+            encode(CredentialRegistry::setTypeRolesCall {
+                typeId: U256::from(t),
+                account: me,
+                roles: 3,
+            }),
+        )
+        .await?;
+    }
+    let tier = MembershipRegistry::TierPolicy {
+        name: "Alumni".into(),
+        uri: String::new(),
+        duration: year,
+        holderRenewable: true,
+        transferable: false,
+        maxMembers: 0,
+        eligibility: vec![U256::from(1)],
+    };
+    if tier_count == 0 {
+        s.governed(
+            app.deployment.membership_registry,
+            encode(MembershipRegistry::defineTierCall { policy: tier }),
+        )
+        .await?;
+    }
+    s.governed(
+        app.deployment.membership_registry,
+        encode(MembershipRegistry::setTierManagerCall {
+            tierId: U256::from(1),
+            account: me,
+            allowed: true,
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs `laurel dev` until Ctrl-C.
+pub async fn run(args: DevArgs) -> Result<()> {
+    let root = args.root.canonicalize().context("the checkout directory")?;
+    if !root.join("scripts/lib.sh").exists() {
+        bail!(
+            "`laurel dev` runs from a Laurel checkout (scripts/ and node_modules/); {} is not one",
+            root.display()
+        );
+    }
+    let dir = root.join(".laurel/dev");
+    let deployment = root.join("deployments/31337.json");
+    if args.fresh {
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(&deployment);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let state = dir.join("anvil-state.json");
+    let reused = state.exists() && deployment.exists();
+
+    eprintln!("dev: Postgres…");
+    let db_hint = args
+        .layer
+        .database_url
+        .clone()
+        .or_else(|| std::env::var("DATABASE_URL").ok());
+    let database_url = dev_database(&root, db_hint.as_deref(), args.fresh).await?;
+
+    eprintln!("dev: anvil on port {}…", args.anvil_port);
+    let anvil = start_anvil(&root, &state, args.anvil_port, args.block_time).await?;
+    let rpc = format!("http://127.0.0.1:{}", args.anvil_port);
+    let result = async {
+        let provider = ProviderBuilder::new().connect_http(rpc.parse()?);
+        let deployed = match crate::chain::Deployment::load(&deployment) {
+            Ok(d) => !provider.get_code_at(d.credential_registry).await?.is_empty(),
+            Err(_) => false,
+        };
+        if !deployed {
+            if reused {
+                bail!("the saved chain does not hold the deployment in {}; run `scripts/dev --fresh`", deployment.display());
+            }
+            eprintln!("dev: deploying the contracts…");
+            output(
+                &root,
+                "scripts/deploy",
+                &["--rpc-url", &rpc, "--out", &deployment.display().to_string()],
+                &[("LAUREL_DEPLOYER_KEY", DEV_KEY)],
+            )
+            .await?;
+        }
+        let layer = Layer {
+            chain: Some("anvil".into()),
+            rpc_url: Some(rpc.clone()),
+            database_url: Some(database_url.clone()),
+            deployment: Some(deployment.clone()),
+            ..Layer::default()
+        };
+        let settings = Settings::resolve(layer.over(args.layer.clone()))?;
+        let app = Arc::new(App::build(settings).await.map_err(|e| match e {
+            crate::startup::StartupError::Store(crate::store::StoreError::OtherDeployment { .. }) => {
+                anyhow::anyhow!("the dev database mirrors an older deployment; run `scripts/dev --fresh`")
+            }
+            e => e.into(),
+        })?);
+        let signer: PrivateKeySigner = DEV_KEY.parse()?;
+        demo_program(&app, signer.clone()).await?;
+        let env_file = dir.join("env");
+        std::fs::write(
+            &env_file,
+            format!(
+                "# Written by laurel dev: the local stack's settings (anvil's public dev key; never use it elsewhere).\nexport LAUREL_CHAIN=anvil\nexport LAUREL_RPC_URL={rpc}\nexport DATABASE_URL={database_url}\nexport LAUREL_DEPLOYMENT={}\nexport LAUREL_PRIVATE_KEY={DEV_KEY}\n",
+                deployment.display()
+            ),
+        )?;
+        let d = &app.deployment;
+        println!(
+            "\nLaurel dev stack {}\n\
+             \n  chain       anvil, chain id 31337, {rpc}\
+             \n  database    {}\
+             \n  HTTP        http://{}  (GET /healthz, /metrics)\
+             \n  credentials {}\
+             \n  memberships {}\
+             \n  governance  {}\
+             \n  program     types 1 Rust Fundamentals, 2 Async Rust in Production (needs 1), 3 Workshop; tier 1 Alumni (needs type 1)\
+             \n\nIn another terminal:\
+             \n  source {}\
+             \n  cargo run -q -- issue --type 1 --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\
+             \n  cargo run -q -- verify 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\
+             \n  cargo run -q -- revoke --type 1 --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --reason 1\
+             \n  cargo run -q -- status\
+             \n\nCtrl-C stops everything (the chain is saved; `scripts/dev --fresh` starts over).",
+            if reused { "(reused)" } else { "(new)" },
+            crate::config::redact_password(&database_url),
+            app.settings.listen,
+            d.credential_registry,
+            d.membership_registry,
+            d.access_manager,
+            env_file.display(),
+        );
+        let shutdown = super::shutdown_on_signals();
+        super::serve::run(app, Some(signer), shutdown).await
+    }
+    .await;
+    eprintln!("dev: stopping anvil (saving the chain)…");
+    stop_anvil(anvil).await;
+    result
+}
