@@ -53,7 +53,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             max_batch: MAX_BATCH,
-            block_gas_share: 0.9,
+            block_gas_share: 0.97,
             max_in_flight: 4,
             stuck_after: Duration::from_secs(45),
             rebroadcast_after: Duration::from_secs(10),
@@ -146,9 +146,9 @@ impl Worker {
                 in_flight += 1;
             }
         }
-        let max_batch = self.batch_limit().await?;
+        let (max_batch, block_gas) = self.batch_limit().await?;
         while in_flight < self.config.max_in_flight {
-            match self.send_next(max_batch, &mut t).await? {
+            match self.send_next(max_batch, block_gas, &mut t).await? {
                 Some(id) => {
                     t.sent.push(id);
                     in_flight += 1;
@@ -160,8 +160,8 @@ impl Worker {
         Ok(t)
     }
 
-    /// Largest batch the block gas limit allows.
-    async fn batch_limit(&self) -> Result<u64, WorkerError> {
+    /// Largest batch the block gas limit allows, and the block gas limit.
+    async fn batch_limit(&self) -> Result<(u64, u64), WorkerError> {
         let block = self
             .provider
             .get_block_by_number(BlockNumberOrTag::Latest)
@@ -170,7 +170,10 @@ impl Worker {
             .ok_or_else(|| WorkerError::Rpc("the node returned no latest block".into()))?;
         let budget = (block.header.gas_limit as f64 * self.config.block_gas_share) as u64;
         let by_gas = budget.saturating_sub(GAS_PER_BATCH) / GAS_PER_CREDENTIAL;
-        Ok(by_gas.clamp(1, self.config.max_batch.min(MAX_BATCH)))
+        Ok((
+            by_gas.clamp(1, self.config.max_batch.min(MAX_BATCH)),
+            block.header.gas_limit,
+        ))
     }
 
     fn calldata(&self, type_id: u64, reqs: &[Request]) -> Bytes {
@@ -211,7 +214,12 @@ impl Worker {
 
     /// Claims, simulates, signs, records and broadcasts one batch. None when nothing is claimable (or the
     /// claimable requests are blocked).
-    async fn send_next(&self, max_batch: u64, t: &mut Tick) -> Result<Option<i64>, WorkerError> {
+    async fn send_next(
+        &self,
+        max_batch: u64,
+        block_gas: u64,
+        t: &mut Tick,
+    ) -> Result<Option<i64>, WorkerError> {
         let Some(mut claim) = self.store.claim(self.chain_id, max_batch).await? else {
             return Ok(None);
         };
@@ -242,7 +250,8 @@ impl Worker {
                 }
             }
         };
-        let gas_limit = gas + gas / 5 + 10_000;
+        // Headroom over the estimate, but never above what a block can hold.
+        let gas_limit = (gas + gas / 5 + 10_000).min(block_gas).max(gas);
         let fees = self.provider.estimate_eip1559_fees().await.map_err(rpc)?;
         let chain_next = self
             .provider
