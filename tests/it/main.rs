@@ -6,6 +6,7 @@ mod cli;
 mod decode;
 mod deploy;
 mod indexer;
+mod projection;
 mod store;
 mod support;
 mod toolchain;

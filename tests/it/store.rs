@@ -17,9 +17,22 @@ async fn migrations_apply_to_a_fresh_database_and_rerunning_is_a_noop() -> Resul
 
     store.migrate().await?;
     let version = store.schema_version().await?;
-    assert_eq!(version, Some(1));
+    assert_eq!(version, Some(2));
     let tables = store.tables().await?;
-    for t in ["blocks", "cursors", "deployments", "events"] {
+    for t in [
+        "blocks",
+        "cursors",
+        "deployments",
+        "events",
+        "credential_types",
+        "credentials",
+        "tiers",
+        "memberships",
+        "roles",
+        "governance_ops",
+        "registry_state",
+        "projection_undo",
+    ] {
         assert!(
             tables.iter().any(|x| x == t),
             "table {t} exists: {tables:?}"
@@ -64,6 +77,7 @@ mod mirror {
     use anyhow::Result;
     use laurel::chain::deployment::{Delays, RoleHolders, RoleIds};
     use laurel::chain::Deployment;
+    use laurel::indexer::decode::Source;
     use laurel::store::mirror::{BlockRef, Cursor, NewEvent};
     use laurel::store::{Store, StoreError};
     use serde_json::json;
@@ -112,6 +126,8 @@ mod mirror {
         }
     }
 
+    /// A registry event that changes no projection (these tests are about the bookkeeping; the projections
+    /// have their own in `projection.rs`).
     fn event(n: u64, log: u64, name: &str) -> NewEvent {
         NewEvent {
             tx_hash: B256::repeat_byte(n as u8 + 100),
@@ -120,6 +136,8 @@ mod mirror {
             block_hash: block(n, 0).hash,
             tx_index: 0,
             contract: Address::repeat_byte(0x02),
+            source: Source::CredentialRegistry,
+            block_timestamp: 1_000 + n,
             name: name.into(),
             fields: json!({ "n": n, "log": log }),
         }
@@ -171,9 +189,9 @@ mod mirror {
         store.register_deployment(&deployment(0x02)).await?;
         let start = store.cursor(31337).await?.unwrap();
         let events = vec![
-            event(5, 0, "TypeDefined"),
+            event(5, 0, "MetadataUpdate"),
             event(6, 0, "Transfer"),
-            event(6, 1, "Issued"),
+            event(6, 1, "Locked"),
         ];
         let blocks = vec![block(5, 0), block(6, 0)];
         let next = at(&blocks[1], 0);
@@ -195,7 +213,7 @@ mod mirror {
         assert_eq!(store.event_count(31337).await?, 3);
 
         // A writer that still believes the old cursor writes nothing.
-        let later = vec![event(7, 0, "Revoked")];
+        let later = vec![event(7, 0, "BatchMetadataUpdate")];
         let err = store
             .commit_range(
                 31337,
@@ -222,7 +240,11 @@ mod mirror {
 
         let stored = store.events_between(31337, 0, 100).await?;
         let names: Vec<_> = stored.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["TypeDefined", "Transfer", "Issued"], "chain order");
+        assert_eq!(
+            names,
+            ["MetadataUpdate", "Transfer", "Locked"],
+            "chain order"
+        );
         assert_eq!(stored[2].fields, json!({ "n": 6, "log": 1 }));
         store.pool().close().await;
         db.drop_now().await
@@ -267,7 +289,7 @@ mod mirror {
                 31337,
                 &c,
                 &at(&fork[1], 6),
-                &[event(8, 3, "Revoked")],
+                &[event(8, 3, "BatchMetadataUpdate")],
                 &fork,
                 5,
             )
