@@ -122,6 +122,22 @@ enum Command {
         #[arg(long)]
         fresh: bool,
     },
+    /// A holder's credentials as the chain and the mirror see them, the block each reflects, and the one-line
+    /// `cast call` that checks it without trusting Laurel.
+    Verify {
+        /// Holder address.
+        holder: String,
+        /// Only this credential type.
+        #[arg(long = "type", value_name = "ID")]
+        type_id: Option<u64>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Governance: credential types and pathways, tiers, roles, pauses, and time-locked operations
+    /// (a change is scheduled automatically when the signer's role has an execution delay).
+    #[command(subcommand)]
+    Gov(laurel::cli::gov::GovCmd),
     /// Chain head, indexed head, final head, queue depth, pending transactions, cost per credential.
     Status {
         /// Print JSON instead of text.
@@ -389,6 +405,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 layer: flags.over(env),
             })
             .await?;
+        }
+        Command::Verify {
+            holder,
+            type_id,
+            json,
+        } => {
+            init_tracing("warn");
+            let app = App::build(settings(&cli.global)?).await?;
+            let holder = parse_address(&holder)?;
+            laurel::startup::sync_mirror(&app, Duration::from_secs(5)).await?;
+            let r = laurel::cli::verify::report(&app, holder, type_id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                laurel::cli::verify::print(&r);
+            }
+        }
+        Command::Gov(cmd) => {
+            init_tracing("warn");
+            let s = settings(&cli.global)?;
+            let key = match signer(&s) {
+                Ok(k) => Some(k),
+                Err(laurel::chain::signer::SignerError::Missing) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let app = App::build(s).await?;
+            laurel::startup::sync_mirror(&app, Duration::from_secs(5)).await?;
+            laurel::cli::gov::run(&app, key, cmd).await?;
         }
         Command::Status { json } => {
             init_tracing("warn");

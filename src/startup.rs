@@ -155,6 +155,41 @@ impl App {
     }
 }
 
+/// Brings the mirror up to the chain head before a command reads it: indexes here when no other process
+/// holds the writer lock, else waits for that writer, for at most `timeout`.
+pub async fn sync_mirror(
+    app: &App,
+    timeout: Duration,
+) -> Result<(), crate::indexer::follow::FollowError> {
+    let started = std::time::Instant::now();
+    let chain_id = app.chain_id();
+    loop {
+        let head = app
+            .provider
+            .get_block_number()
+            .await
+            .map_err(|e| crate::indexer::follow::FollowError::Rpc(e.to_string()))?;
+        let cursor = app.store.cursor(chain_id).await?;
+        if cursor
+            .and_then(|c| c.indexed_block)
+            .is_some_and(|b| b >= head)
+        {
+            return Ok(());
+        }
+        if let Some(lock) = app.store.try_writer_lock(chain_id).await? {
+            let res = app.follower().catch_up(10_000).await;
+            lock.release().await?;
+            res?;
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            tracing::warn!("the mirror is still behind the chain head; checks may use older state");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// How often the loops poll when idle.
 pub fn idle_poll(settings: &Settings) -> Duration {
     Duration::from_millis(settings.chain.block_time_ms.clamp(200, 2_000) / 2)

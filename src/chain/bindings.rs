@@ -7,19 +7,19 @@
 use alloy::sol;
 
 sol!(
-    #[sol(rpc, all_derives, extra_derives(serde::Serialize))]
+    #[sol(rpc, all_derives, extra_derives(serde::Serialize, serde::Deserialize))]
     CredentialRegistry,
     "contracts/artifacts/CredentialRegistry.json"
 );
 
 sol!(
-    #[sol(rpc, all_derives, extra_derives(serde::Serialize))]
+    #[sol(rpc, all_derives, extra_derives(serde::Serialize, serde::Deserialize))]
     MembershipRegistry,
     "contracts/artifacts/MembershipRegistry.json"
 );
 
 sol!(
-    #[sol(rpc, all_derives, extra_derives(serde::Serialize))]
+    #[sol(rpc, all_derives, extra_derives(serde::Serialize, serde::Deserialize))]
     AccessManager,
     "contracts/artifacts/AccessManager.json"
 );

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -118,10 +119,18 @@ pub async fn run(
     }
 
     // 2. Checked against the mirrored policy before any gas is spent.
+    // The checks read the mirror: bring it to the chain head first, and judge expiry by the chain's clock.
+    crate::startup::sync_mirror(&app, Duration::from_secs(30)).await?;
+    let now = app
+        .provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .map_or(0, |b| b.header.timestamp);
     let checks = crate::issuance::precheck::check_all(
         &app.store,
         chain_id,
         signer.address(),
+        now,
         inputs.iter().map(|(_, r)| r),
     )
     .await?;

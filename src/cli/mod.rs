@@ -2,10 +2,12 @@
 //! program, so errors are `anyhow` with messages meant for the admin at the terminal.
 
 pub mod dev;
+pub mod gov;
 pub mod issue;
 pub mod ops;
 pub mod serve;
 pub mod status;
+pub mod verify;
 
 use std::sync::Arc;
 

@@ -2,13 +2,20 @@
 //! executes the next range or unwinds to a fork point).
 //!
 //! A step:
-//! 1. checks that the block under the cursor is still on the chain (hash compare); if not, finds the newest
-//!    block of the stored window that is, and unwinds the mirror to it in one transaction;
+//! 1. checks that the block under the cursor is still on the chain (hash compare; a chain now shorter than
+//!    the cursor counts as a reorg too); if not, finds the newest block of the stored window that is, and
+//!    unwinds the mirror to it in one transaction;
 //! 2. fetches the logs of the next range with `eth_getLogs` (the range doubles after a success and halves
 //!    when the provider says "too many results" or "range too large");
 //! 3. checks the range against the headers it fetched (the first block's parent is the cursor block; logs in
 //!    the window carry their block's hash), so a reorg during the step is retried rather than stored;
-//! 4. commits events, window blocks and cursor in one transaction.
+//! 4. commits events (with their block's timestamp), the projections folded from them, window blocks and
+//!    cursor in one transaction; the store logs the projections' undo for the window's blocks.
+//!
+//! On an unwind the store restores the projections from that undo log in the same transaction that removes
+//! the events, so after any unwind they equal a fresh index of the surviving chain.
+
+use std::collections::HashMap;
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::B256;
@@ -180,6 +187,16 @@ impl Follower {
         })
     }
 
+    /// Hash of block `n`, or None when the node has no such block (its chain is shorter now: a reorg).
+    async fn hash_at(&self, n: u64) -> Result<Option<B256>, FollowError> {
+        Ok(self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(n))
+            .await
+            .map_err(rpc)?
+            .map(|b| b.header.hash))
+    }
+
     async fn final_block(&self, head: u64) -> Result<u64, FollowError> {
         if self.config.finality_tags {
             if let Ok(Some(b)) = self
@@ -203,7 +220,7 @@ impl Follower {
 
         // 1. Is the block under the cursor still on the chain?
         if let (Some(n), Some(hash)) = (cursor.indexed_block, cursor.indexed_hash) {
-            if self.header(n).await?.hash != hash {
+            if self.hash_at(n).await? != Some(hash) {
                 return self.unwind().await;
             }
         }
@@ -256,12 +273,29 @@ impl Follower {
             }
         }
         let hash_of = |n: u64| blocks.iter().find(|b| b.number == n).map(|b| b.hash);
+        // Block timestamps: from the log where the node serves `blockTimestamp` (anvil, reth, recent geth),
+        // else from the headers above, else one header per block that holds events.
+        let mut times: HashMap<u64, u64> = blocks.iter().map(|b| (b.number, b.timestamp)).collect();
         let mut events = Vec::with_capacity(logs.len());
         for log in &logs {
             let e = decode(&self.contracts, log)?;
             if hash_of(e.block_number).is_some_and(|h: B256| h != e.block_hash) {
                 return Ok(Step::Retry);
             }
+            let block_timestamp = match log
+                .block_timestamp
+                .or_else(|| times.get(&e.block_number).copied())
+            {
+                Some(t) => t,
+                None => {
+                    let h = self.header(e.block_number).await?;
+                    if h.hash != e.block_hash {
+                        return Ok(Step::Retry);
+                    }
+                    times.insert(h.number, h.timestamp);
+                    h.timestamp
+                }
+            };
             events.push(NewEvent {
                 tx_hash: e.tx_hash,
                 log_index: e.log_index,
@@ -269,6 +303,8 @@ impl Follower {
                 block_hash: e.block_hash,
                 tx_index: e.tx_index,
                 contract: log.address(),
+                source: e.source,
+                block_timestamp,
                 name: e.name,
                 fields: e.fields,
             });
@@ -301,7 +337,7 @@ impl Follower {
             .recent_blocks(self.chain_id, self.config.window)
             .await?;
         for b in &window {
-            if self.header(b.number).await?.hash == b.hash {
+            if self.hash_at(b.number).await? == Some(b.hash) {
                 let removed = self.store.unwind_to(self.chain_id, b).await?;
                 return Ok(Step::Unwound {
                     to: b.number,

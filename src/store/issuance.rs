@@ -817,3 +817,22 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// Which of `keys` are already used by requests of `chain_id` (in any state).
+    pub async fn used_keys(
+        &self,
+        chain_id: u64,
+        keys: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT idempotency_key FROM issuance_requests WHERE chain_id = $1 AND idempotency_key = ANY($2)",
+            i(chain_id),
+            keys as &[&str]
+        )
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect())
+    }
+}

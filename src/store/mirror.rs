@@ -1,14 +1,19 @@
 //! The chain mirror's bookkeeping: deployments, the indexing cursor, the recent block-hash window and raw
-//! events. A range is committed in one transaction (events, blocks, cursor), so a crash never leaves partial
-//! state, and a replayed range inserts nothing twice.
+//! events. A range is committed in one transaction (events, projections, blocks, cursor), so a crash never
+//! leaves partial state, and a replayed range inserts (and folds) nothing twice. An unwind removes the events
+//! above a fork point and restores the projections from their undo log in one transaction
+//! (see [`projection`](super::projection)).
+
+use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256};
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 
-use super::{Store, StoreError};
+use super::{projection, Store, StoreError};
 use crate::chain::Deployment;
+use crate::indexer::decode::Source;
 
 /// A decoded log ready to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +30,10 @@ pub struct NewEvent {
     pub tx_index: u64,
     /// Emitting contract.
     pub contract: Address,
+    /// Which Laurel contract that is (two registries share event names such as `Renewed`).
+    pub source: Source,
+    /// Timestamp of the event's block (unix seconds): credentials' issue time, memberships' grant time.
+    pub block_timestamp: u64,
     /// Event name.
     pub name: String,
     /// Event fields.
@@ -129,6 +138,8 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
+        projection::seed_registries(&mut tx, d.chain_id, &d.base_uri, &d.membership_base_uri)
+            .await?;
         sqlx::query!(
             "INSERT INTO cursors (chain_id, indexed_block, final_block) VALUES ($1, $2, 0)
              ON CONFLICT (chain_id) DO NOTHING",
@@ -172,9 +183,14 @@ impl Store {
     }
 
     /// Commits one indexed range in a single transaction: inserts `events` (skipping any already stored),
-    /// records `blocks` in the window, drops window blocks below `keep_from`, and moves the cursor from
-    /// `expected` to `next`. Fails with [`StoreError::CursorMoved`] (writing nothing) when the cursor is not
-    /// at `expected`. Returns the number of events newly inserted.
+    /// folds the newly inserted ones into the projections, records `blocks` in the window, drops window
+    /// blocks below `keep_from`, and moves the cursor from `expected` to `next`. Fails with
+    /// [`StoreError::CursorMoved`] (writing nothing) when the cursor is not at `expected`. Returns the number
+    /// of events newly inserted.
+    ///
+    /// Undo: a later unwind can only go back to a block of the window, so the projections' changes are
+    /// logged for the blocks above the oldest window block after this commit (none during a backfill far
+    /// below the head, where the window holds just the range's last block), and older entries are dropped.
     pub async fn commit_range(
         &self,
         chain_id: u64,
@@ -208,10 +224,14 @@ impl Store {
         let contracts: Vec<&[u8]> = events.iter().map(|e| e.contract.as_slice()).collect();
         let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
         let fields: Vec<Value> = events.iter().map(|e| e.fields.clone()).collect();
-        let inserted = sqlx::query!(
-            "INSERT INTO events (chain_id, tx_hash, log_index, block_number, block_hash, tx_index, contract, name, fields)
-             SELECT $1, * FROM UNNEST($2::bytea[], $3::int[], $4::bigint[], $5::bytea[], $6::int[], $7::bytea[], $8::text[], $9::jsonb[])
-             ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING",
+        let times: Vec<i64> = events.iter().map(|e| i(e.block_timestamp)).collect();
+        // (block, log index) names a log as well as (tx hash, log index) does, in two integers.
+        let fresh = sqlx::query!(
+            "INSERT INTO events (chain_id, tx_hash, log_index, block_number, block_hash, tx_index, contract, name, fields,
+                 block_timestamp)
+             SELECT $1, * FROM UNNEST($2::bytea[], $3::int[], $4::bigint[], $5::bytea[], $6::int[], $7::bytea[], $8::text[], $9::jsonb[], $10::bigint[])
+             ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
+             RETURNING block_number, log_index",
             i(chain_id),
             &tx_hashes as &[&[u8]],
             &log_indexes,
@@ -220,11 +240,12 @@ impl Store {
             &tx_indexes,
             &contracts as &[&[u8]],
             &names as &[&str],
-            &fields
+            &fields,
+            &times
         )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        let inserted = fresh.len() as u64;
 
         let issuing: Vec<&NewEvent> = events
             .iter()
@@ -262,6 +283,31 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
+
+        // Projections: fold what was inserted now (a replayed event was folded when it was first stored).
+        let oldest = sqlx::query_scalar!(
+            "SELECT min(number) FROM blocks WHERE chain_id = $1",
+            i(chain_id)
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .map(|n| n as u64);
+        let undo_from = Some(oldest.map_or(0, |n| n + 1));
+        if inserted == events.len() as u64 {
+            projection::fold_range(&mut tx, chain_id, events, undo_from).await?;
+        } else if inserted > 0 {
+            let fresh: HashSet<(i64, i32)> = fresh
+                .into_iter()
+                .map(|r| (r.block_number, r.log_index))
+                .collect();
+            let new_events = events
+                .iter()
+                .filter(|e| fresh.contains(&(i(e.block_number), e.log_index as i32)));
+            projection::fold_range(&mut tx, chain_id, new_events, undo_from).await?;
+        }
+        if let Some(oldest) = oldest {
+            projection::prune_undo(&mut tx, chain_id, oldest).await?;
+        }
         tx.commit().await?;
         Ok(inserted)
     }
@@ -291,9 +337,25 @@ impl Store {
     }
 
     /// Rolls the mirror back to `fork` (the last block both chains share) in one transaction: events and
-    /// window blocks above it are deleted and the cursor points at it. Returns the number of events removed.
+    /// window blocks above it are deleted, the projections are restored to their state at `fork` from the
+    /// undo log, and the cursor points at it. A fork below the window's oldest block is refused
+    /// ([`StoreError::ForkBelowWindow`]): no undo reaches that far. Returns the number of events removed.
     pub async fn unwind_to(&self, chain_id: u64, fork: &BlockRef) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await?;
+        let oldest = sqlx::query_scalar!(
+            "SELECT min(number) FROM blocks WHERE chain_id = $1",
+            i(chain_id)
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(oldest) = oldest.filter(|o| *o > i(fork.number)) {
+            return Err(StoreError::ForkBelowWindow {
+                chain_id,
+                fork: fork.number,
+                oldest: oldest as u64,
+            });
+        }
+        projection::unwind(&mut tx, chain_id, fork.number).await?;
         let removed = sqlx::query!(
             "DELETE FROM events WHERE chain_id = $1 AND block_number > $2",
             i(chain_id),

@@ -1,7 +1,12 @@
 //! Postgres access (sqlx): the only module that writes SQL.
+//!
+//! [`mirror`] keeps the chain mirror's bookkeeping (deployments, cursor, block window, raw events) and
+//! commits or unwinds ranges; [`projection`] holds the state tables folded from the events in the same
+//! transactions, their undo log, and the reads the CLI and API use.
 
 pub mod issuance;
 pub mod mirror;
+pub mod projection;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
@@ -38,6 +43,24 @@ pub enum StoreError {
     OtherDeployment {
         /// Chain id.
         chain_id: u64,
+    },
+    /// A range's events could not be folded into the projections; nothing was written.
+    #[error("projecting the range failed: {0}")]
+    Projection(#[from] crate::indexer::project::ProjectError),
+    /// Stored data does not read back as written (a row or undo entry of an unexpected shape).
+    #[error("the mirror holds data it cannot read back: {0}")]
+    Corrupt(String),
+    /// An unwind asked for a fork point older than the reorg window (and so than the undo log).
+    #[error(
+        "cannot unwind chain {chain_id} to block {fork}: the reorg window starts at block {oldest}; re-index from the deploy block"
+    )]
+    ForkBelowWindow {
+        /// Chain id.
+        chain_id: u64,
+        /// Requested fork point.
+        fork: u64,
+        /// Oldest block of the window.
+        oldest: u64,
     },
     /// Another writer moved the cursor (or it is not where this writer left it); nothing was written.
     #[error(

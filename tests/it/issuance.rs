@@ -55,6 +55,36 @@ impl Harness {
         })
     }
 
+    /// Defines a credential type with a lifetime quota of `limit` issuances per issuer; returns its id.
+    async fn define_quota_type(&self, limit: u32) -> Result<u64> {
+        use alloy::primitives::Uint;
+        let signer: alloy::signers::local::PrivateKeySigner = self.key_hex.parse()?;
+        let wallet = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer.clone()))
+            .connect_http(self.node.endpoint_url());
+        let reg = CredentialRegistry::new(self.registry, &wallet);
+        let policy = CredentialRegistry::TypePolicy {
+            name: "Quota".into(),
+            uri: String::new(),
+            defaultValidity: Uint::ZERO,
+            maxValidity: Uint::ZERO,
+            renewalWindow: Uint::ZERO,
+            maxSupply: 0,
+            quotaLimit: limit,
+            quotaPeriod: 0,
+            flags: 2,
+            prerequisites: vec![],
+        };
+        reg.defineType(policy).send().await?.get_receipt().await?;
+        let id = reg.typeCount().call().await?;
+        reg.setTypeRoles(id, signer.address(), 1)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        Ok(id.to::<u64>())
+    }
+
     fn laurel(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_laurel"));
         for (k, _) in std::env::vars() {
@@ -222,19 +252,40 @@ async fn a_csv_issues_its_valid_lines_reports_the_bad_ones_and_a_rerun_issues_no
     );
     assert_eq!(h.mints().await?, 41);
 
-    // A holder who already has the credential (issued outside this CSV) fails with the chain's reason.
-    let other = h.write_csv(
-        "late.csv",
-        &[format!("{:#x},", holder(1)).replace(',', ",2030-01-01")],
-    )?;
-    let (code, out) = h.run(&["issue", "--type", &t, "--csv", &other.display().to_string()])?;
+    // A holder who already has the credential is refused before any gas is spent.
+    let again = h.write_csv("late.csv", &[format!("{:#x},2030-01-01", holder(1))])?;
+    let (code, out) = h.run(&["issue", "--type", &t, "--csv", &again.display().to_string()])?;
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("already holds a live credential"), "{out}");
+    assert!(
+        out.contains("line 2: ") && out.contains("already holds a live credential"),
+        "{out}"
+    );
+    assert!(out.contains("queued 0 new"), "{out}");
     assert_eq!(h.mints().await?, 41);
+
+    // A refusal the mirror cannot foresee (issuer quotas are not mirrored): the worker's simulation isolates
+    // the one request the chain refuses, fails it with the decoded reason, and issues the rest.
+    let quota_type = h.define_quota_type(2).await?.to_string();
+    let lines: Vec<String> = (201..=203).map(|i| format!("{:#x},", holder(i))).collect();
+    let quota = h.write_csv("quota.csv", &lines)?;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &quota_type,
+        "--csv",
+        &quota.display().to_string(),
+    ])?;
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("2 confirmed, 1 failed"), "{out}");
+    assert!(
+        out.contains("line 4: failed:") && out.contains("quota of 2"),
+        "{out}"
+    );
+    assert_eq!(h.mints().await?, 43);
 
     let (code, out) = h.run(&["status"])?;
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("41 confirmed, 1 failed"), "{out}");
+    assert!(out.contains("43 confirmed, 1 failed"), "{out}");
     assert!(out.contains("gas and"), "status reports the cost: {out}");
     h.db.drop_now().await
 }

@@ -7,6 +7,7 @@ mod decode;
 mod deploy;
 mod indexer;
 mod issuance;
+mod projection;
 mod store;
 mod support;
 mod toolchain;

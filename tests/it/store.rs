@@ -32,6 +32,14 @@ async fn migrations_apply_to_a_fresh_database_and_rerunning_is_a_noop() -> Resul
         "batch_transactions",
         "signer_nonces",
         "audit_log",
+        "credential_types",
+        "credentials",
+        "tiers",
+        "memberships",
+        "roles",
+        "governance_ops",
+        "registry_state",
+        "projection_undo",
     ] {
         assert!(
             tables.iter().any(|x| x == t),
@@ -77,6 +85,7 @@ mod mirror {
     use anyhow::Result;
     use laurel::chain::deployment::{Delays, RoleHolders, RoleIds};
     use laurel::chain::Deployment;
+    use laurel::indexer::decode::Source;
     use laurel::store::mirror::{BlockRef, Cursor, NewEvent};
     use laurel::store::{Store, StoreError};
     use serde_json::json;
@@ -125,6 +134,8 @@ mod mirror {
         }
     }
 
+    /// A registry event that changes no projection (these tests are about the bookkeeping; the projections
+    /// have their own in `projection.rs`).
     fn event(n: u64, log: u64, name: &str) -> NewEvent {
         NewEvent {
             tx_hash: B256::repeat_byte(n as u8 + 100),
@@ -133,6 +144,8 @@ mod mirror {
             block_hash: block(n, 0).hash,
             tx_index: 0,
             contract: Address::repeat_byte(0x02),
+            source: Source::CredentialRegistry,
+            block_timestamp: 1_000 + n,
             name: name.into(),
             fields: json!({ "n": n, "log": log }),
         }
@@ -184,9 +197,9 @@ mod mirror {
         store.register_deployment(&deployment(0x02)).await?;
         let start = store.cursor(31337).await?.unwrap();
         let events = vec![
-            event(5, 0, "TypeDefined"),
+            event(5, 0, "MetadataUpdate"),
             event(6, 0, "Transfer"),
-            event(6, 1, "Issued"),
+            event(6, 1, "Locked"),
         ];
         let blocks = vec![block(5, 0), block(6, 0)];
         let next = at(&blocks[1], 0);
@@ -208,7 +221,7 @@ mod mirror {
         assert_eq!(store.event_count(31337).await?, 3);
 
         // A writer that still believes the old cursor writes nothing.
-        let later = vec![event(7, 0, "Revoked")];
+        let later = vec![event(7, 0, "BatchMetadataUpdate")];
         let err = store
             .commit_range(
                 31337,
@@ -235,7 +248,11 @@ mod mirror {
 
         let stored = store.events_between(31337, 0, 100).await?;
         let names: Vec<_> = stored.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["TypeDefined", "Transfer", "Issued"], "chain order");
+        assert_eq!(
+            names,
+            ["MetadataUpdate", "Transfer", "Locked"],
+            "chain order"
+        );
         assert_eq!(stored[2].fields, json!({ "n": 6, "log": 1 }));
         store.pool().close().await;
         db.drop_now().await
@@ -280,7 +297,7 @@ mod mirror {
                 31337,
                 &c,
                 &at(&fork[1], 6),
-                &[event(8, 3, "Revoked")],
+                &[event(8, 3, "BatchMetadataUpdate")],
                 &fork,
                 5,
             )
