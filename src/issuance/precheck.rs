@@ -124,7 +124,10 @@ pub async fn check_all<'a>(
         .map(|o| ((o.type_id, o.holder), (o.id, o.idempotency_key)))
         .collect();
     // A key used before makes the request a repeat: it returns the first request, whatever its state.
-    let keys: Vec<&str> = requests.iter().map(|r| r.idempotency_key.as_str()).collect();
+    let keys: Vec<&str> = requests
+        .iter()
+        .map(|r| r.idempotency_key.as_str())
+        .collect();
     let repeats = store.used_keys(chain_id, &keys).await?;
     let types: BTreeMap<u64, CredentialTypeRow> = store
         .credential_types(chain_id)

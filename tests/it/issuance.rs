@@ -19,19 +19,19 @@ use super::support::{define_type, deployed_stack, tempdir, ScratchDb};
 
 /// A deployed anvil, a scratch database, one credential type whose issuer is the deployer, and the
 /// environment the `laurel` binary needs to use them.
-struct Harness {
-    node: alloy::node_bindings::AnvilInstance,
-    dir: PathBuf,
+pub(crate) struct Harness {
+    pub(crate) node: alloy::node_bindings::AnvilInstance,
+    pub(crate) dir: PathBuf,
     deployment: PathBuf,
-    db: ScratchDb,
-    key_hex: String,
-    type_id: u64,
-    registry: Address,
-    store: Store,
+    pub(crate) db: ScratchDb,
+    pub(crate) key_hex: String,
+    pub(crate) type_id: u64,
+    pub(crate) registry: Address,
+    pub(crate) store: Store,
 }
 
 impl Harness {
-    async fn new() -> Result<Self> {
+    pub(crate) async fn new() -> Result<Self> {
         let (node, d, signer) = deployed_stack()?;
         let wallet = ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer.clone()))
@@ -56,7 +56,7 @@ impl Harness {
     }
 
     /// Defines a credential type with a lifetime quota of `limit` issuances per issuer; returns its id.
-    async fn define_quota_type(&self, limit: u32) -> Result<u64> {
+    pub(crate) async fn define_quota_type(&self, limit: u32) -> Result<u64> {
         use alloy::primitives::Uint;
         let signer: alloy::signers::local::PrivateKeySigner = self.key_hex.parse()?;
         let wallet = ProviderBuilder::new()
@@ -85,7 +85,7 @@ impl Harness {
         Ok(id.to::<u64>())
     }
 
-    fn laurel(&self, args: &[&str]) -> Command {
+    pub(crate) fn laurel(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_laurel"));
         for (k, _) in std::env::vars() {
             if k.starts_with("LAUREL_") || k == "DATABASE_URL" {
@@ -103,7 +103,7 @@ impl Harness {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Result<(i32, String)> {
+    pub(crate) fn run(&self, args: &[&str]) -> Result<(i32, String)> {
         let out = self.laurel(args).output()?;
         let text = format!(
             "{}{}",
@@ -124,7 +124,7 @@ impl Harness {
     }
 
     /// Number of credentials minted on chain (Transfer events from the zero address).
-    async fn mints(&self) -> Result<u64> {
+    pub(crate) async fn mints(&self) -> Result<u64> {
         let provider = ProviderBuilder::new().connect_http(self.node.endpoint_url());
         let filter = Filter::new()
             .address(self.registry)
@@ -135,7 +135,7 @@ impl Harness {
     }
 
     /// Whether `holder` holds a valid credential of the harness's type, asked of the chain.
-    async fn valid_on_chain(&self, holder: Address) -> Result<bool> {
+    pub(crate) async fn valid_on_chain(&self, holder: Address) -> Result<bool> {
         let provider = ProviderBuilder::new().connect_http(self.node.endpoint_url());
         let reg = CredentialRegistry::new(self.registry, &provider);
         Ok(reg.isValid(holder, U256::from(self.type_id)).call().await?)
@@ -160,14 +160,14 @@ impl Harness {
         }
     }
 
-    fn write_csv(&self, name: &str, lines: &[String]) -> Result<PathBuf> {
+    pub(crate) fn write_csv(&self, name: &str, lines: &[String]) -> Result<PathBuf> {
         let path = self.dir.join(name);
         std::fs::write(&path, format!("holder,expires\n{}\n", lines.join("\n")))?;
         Ok(path)
     }
 }
 
-fn holder(i: u32) -> Address {
+pub(crate) fn holder(i: u32) -> Address {
     let mut b = [0u8; 20];
     b[0] = 0xab;
     b[16..].copy_from_slice(&i.to_be_bytes());

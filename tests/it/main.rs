@@ -1,6 +1,7 @@
 //! Laurel's integration tests: one binary, a module per area, against real parts
 //! (the Solidity compiler, an anvil node and the deploy script; Postgres from issue 3 on).
 
+mod admin;
 mod artifacts;
 mod cli;
 mod decode;

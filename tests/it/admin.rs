@@ -1,0 +1,267 @@
+//! The admin commands through the `laurel` binary, against a real anvil and a real Postgres: a pathway type
+//! created with `gov`, prerequisites enforced before any gas is spent, suspend / reinstate / renew / revoke /
+//! recover reflected in the mirror exactly as the chain holds them (`laurel verify --json` shows both), and
+//! a governance change that waits for its execution delay (anvil time travel) or is cancelled by a guardian.
+
+use alloy::primitives::Address;
+use alloy::providers::{Provider, ProviderBuilder};
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::issuance::{holder, Harness};
+
+/// `laurel verify --json` for `holder` and `type_id`: (chain status, mirror status, chain valid, mirror expiry).
+fn verify(h: &Harness, who: Address, type_id: u64) -> Result<(String, String, bool, u64)> {
+    let (code, out) = h.run(&[
+        "verify",
+        &format!("{who:#x}"),
+        "--type",
+        &type_id.to_string(),
+        "--json",
+    ])?;
+    anyhow::ensure!(code == 0, "verify failed: {out}");
+    let json_start = out.find('{').context("no JSON")?;
+    let v: Value = serde_json::from_str(&out[json_start..])?;
+    let line = &v["lines"][0];
+    Ok((
+        line["chain"]["status"].as_str().unwrap_or("").to_string(),
+        line["mirror"]["status"]
+            .as_str()
+            .unwrap_or("no record")
+            .to_string(),
+        line["chain"]["valid"].as_bool().unwrap_or(false),
+        line["mirror"]["expires_at"].as_u64().unwrap_or(0),
+    ))
+}
+
+fn ok(h: &Harness, args: &[&str]) -> Result<String> {
+    let (code, out) = h.run(args)?;
+    anyhow::ensure!(code == 0, "laurel {args:?} failed ({code}): {out}");
+    Ok(out)
+}
+
+#[tokio::test]
+async fn pathway_and_status_changes_through_the_cli_match_on_chain_and_in_the_mirror() -> Result<()>
+{
+    let h = Harness::new().await?;
+    let me = format!(
+        "{:#x}",
+        h.key_hex
+            .parse::<alloy::signers::local::PrivateKeySigner>()?
+            .address()
+    );
+    // Type 2: a pathway step after type 1, renewable, revocable, suspendable.
+    let out = ok(
+        &h,
+        &[
+            "gov",
+            "type",
+            "create",
+            "--name",
+            "Advanced",
+            "--validity-days",
+            "365",
+            "--flags",
+            "renewable,revocable,suspendable",
+            "--requires",
+            &h.type_id.to_string(),
+        ],
+    )?;
+    assert!(out.contains("type 2 defined"), "{out}");
+    ok(
+        &h,
+        &[
+            "gov",
+            "role",
+            "grant",
+            "--issuer",
+            "--revoker",
+            "--type",
+            "2",
+            "--account",
+            &me,
+        ],
+    )?;
+    let list = ok(&h, &["gov", "type", "list"])?;
+    assert!(list.contains("Advanced") && list.contains("365d"), "{list}");
+
+    let a = holder(1);
+    let a_hex = format!("{a:#x}");
+    // The prerequisite is missing: refused before any gas is spent.
+    let (code, out) = h.run(&["issue", "--type", "2", "--holder", &a_hex])?;
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("lacks a valid credential of prerequisite type 1"),
+        "{out}"
+    );
+    assert_eq!(h.mints().await?, 0);
+    ok(&h, &["issue", "--type", "1", "--holder", &a_hex])?;
+    ok(&h, &["issue", "--type", "2", "--holder", &a_hex])?;
+    assert_eq!(
+        verify(&h, a, 2)?,
+        ("active".into(), "active".into(), true, verify(&h, a, 2)?.3)
+    );
+
+    ok(
+        &h,
+        &[
+            "suspend", "--type", "2", "--holder", &a_hex, "--reason", "7",
+        ],
+    )?;
+    let (chain, mirror, valid, _) = verify(&h, a, 2)?;
+    assert_eq!(
+        (chain.as_str(), mirror.as_str(), valid),
+        ("suspended", "suspended", false)
+    );
+
+    ok(&h, &["reinstate", "--type", "2", "--holder", &a_hex])?;
+    assert_eq!(verify(&h, a, 2)?.0, "active");
+
+    ok(
+        &h,
+        &[
+            "renew",
+            "--type",
+            "2",
+            "--holder",
+            &a_hex,
+            "--until",
+            "2030-01-01",
+        ],
+    )?;
+    let (chain, mirror, valid, expires) = verify(&h, a, 2)?;
+    assert_eq!(
+        (chain.as_str(), mirror.as_str(), valid),
+        ("active", "active", true)
+    );
+    assert_eq!(expires, 1_893_456_000);
+
+    // Revoking a credential that does not exist is refused with the contract's reason.
+    let (code, out) = h.run(&[
+        "revoke",
+        "--type",
+        "2",
+        "--holder",
+        &format!("{:#x}", holder(9)),
+    ])?;
+    assert_ne!(code, 0);
+    assert!(out.contains("has no live credential of type 2"), "{out}");
+
+    ok(
+        &h,
+        &["revoke", "--type", "2", "--holder", &a_hex, "--reason", "3"],
+    )?;
+    let (chain, mirror, valid, _) = verify(&h, a, 2)?;
+    assert_eq!(
+        (chain.as_str(), mirror.as_str(), valid),
+        ("revoked", "revoked", false)
+    );
+
+    // Lost wallet: type 1 moves to a new address (RECOVERY has no delay on a dev chain).
+    let b = holder(2);
+    ok(
+        &h,
+        &["recover", "--from", &a_hex, "--to", &format!("{b:#x}")],
+    )?;
+    let (chain, mirror, valid, _) = verify(&h, a, 1)?;
+    assert_eq!(
+        (chain.as_str(), mirror.as_str(), valid),
+        ("recovered", "recovered", false)
+    );
+    let (chain, mirror, valid, _) = verify(&h, b, 1)?;
+    assert_eq!(
+        (chain.as_str(), mirror.as_str(), valid),
+        ("active", "active", true)
+    );
+
+    let text = ok(&h, &["verify", &format!("{b:#x}")])?;
+    assert!(
+        text.contains("cast call") && text.contains("isValid(address,uint256)(bool)"),
+        "{text}"
+    );
+    h.db.drop_now().await
+}
+
+/// The operation id on the first line of `gov pending` that names one.
+fn first_op_id(pending: &str) -> Option<String> {
+    pending
+        .split_whitespace()
+        .find(|w| w.starts_with("0x") && w.len() == 66)
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_governance_change_waits_for_its_delay_and_a_guardian_can_cancel_one() -> Result<()> {
+    let h = Harness::new().await?;
+    let second = h.node.keys()[1].clone();
+    let second_hex = format!("0x{}", alloy::hex::encode(second.to_bytes()));
+    let second_addr = alloy::signers::local::PrivateKeySigner::from(second).address();
+    // A second governor whose calls wait one hour.
+    ok(
+        &h,
+        &[
+            "gov",
+            "role",
+            "grant",
+            "--role",
+            "governor",
+            "--account",
+            &format!("{second_addr:#x}"),
+            "--delay",
+            "3600",
+        ],
+    )?;
+    let roles = ok(&h, &["gov", "role", "list"])?;
+    assert!(
+        roles.contains(&second_addr.to_string()) && roles.contains("execution delay 3600s"),
+        "{roles}"
+    );
+
+    let as_second = |args: &[&str]| -> Result<(i32, String)> {
+        let out = h
+            .laurel(args)
+            .env("LAUREL_PRIVATE_KEY", &second_hex)
+            .output()?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        ))
+    };
+    let (code, out) = as_second(&["gov", "type", "create", "--name", "Delayed"])?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("scheduled"), "{out}");
+    let pending = ok(&h, &["gov", "pending"])?;
+    assert!(pending.contains("executable in"), "{pending}");
+    let id = first_op_id(&pending).context("no operation id")?;
+
+    // Too early: refused with the AccessManager's reason.
+    let (code, out) = as_second(&["gov", "execute", "--id", &id])?;
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("delay has not passed"), "{out}");
+
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    provider
+        .raw_request::<_, Value>("evm_increaseTime".into(), (3601,))
+        .await?;
+    provider
+        .raw_request::<_, Value>("evm_mine".into(), ())
+        .await?;
+    let (code, out) = as_second(&["gov", "execute", "--id", &id])?;
+    assert_eq!(code, 0, "{out}");
+    let list = ok(&h, &["gov", "type", "list"])?;
+    assert!(list.contains("Delayed"), "{list}");
+    assert!(ok(&h, &["gov", "pending"])?.contains("none"));
+
+    // Scheduled again, then cancelled by the guardian (the deployer holds GUARDIAN on a dev chain).
+    let (code, out) = as_second(&["gov", "type", "create", "--name", "Withdrawn"])?;
+    assert_eq!(code, 0, "{out}");
+    let id = first_op_id(&ok(&h, &["gov", "pending"])?).context("no operation id")?;
+    ok(&h, &["gov", "cancel", "--id", &id])?;
+    assert!(ok(&h, &["gov", "pending"])?.contains("none"));
+    assert!(!ok(&h, &["gov", "type", "list"])?.contains("Withdrawn"));
+    h.db.drop_now().await
+}
