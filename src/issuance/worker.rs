@@ -410,16 +410,18 @@ impl Worker {
                 .await?;
             return Ok(false);
         }
+        let Some(latest) = b.txs.last() else {
+            return Ok(false);
+        };
         if b.mined {
             tracing::warn!(
                 batch = b.id,
                 "the mined transaction left the chain (reorg); sending it again"
             );
             self.store.batch_unmined(b.id).await?;
+            self.broadcast(latest).await;
+            return Ok(true);
         }
-        let Some(latest) = b.txs.last() else {
-            return Ok(false);
-        };
         let chain_nonce = self
             .provider
             .get_transaction_count(self.signer)

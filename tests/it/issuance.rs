@@ -118,9 +118,14 @@ impl Harness {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        Ok(Serve(
-            cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?,
-        ))
+        // Each process logs to its own file in the test directory (kept for a failing test's post-mortem).
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let log = std::fs::File::create(
+            self.dir
+                .join(format!("serve-{}.log", NEXT.fetch_add(1, Ordering::SeqCst))),
+        )?;
+        Ok(Serve(cmd.stdout(Stdio::null()).stderr(log).spawn()?))
     }
 
     /// Number of credentials minted on chain (Transfer events from the zero address).
@@ -402,6 +407,75 @@ async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_no
     assert!(rows?.iter().all(|(_, s)| s == "confirmed"));
     assert_eq!(h.mints().await?, 100);
     for i in [1, 50, 51, 100] {
+        assert!(h.valid_on_chain(holder(i)).await?);
+    }
+    h.db.drop_now().await
+}
+
+#[tokio::test]
+async fn a_reorg_that_drops_a_confirmed_batch_sends_it_again_and_confirms_it_once() -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let mut s = h.serve(0, &[])?;
+    let lines: Vec<String> = (1..=20).map(|i| format!("{:#x},", holder(i))).collect();
+    let csv = h.write_csv("reorg.csv", &lines)?;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--csv",
+        &csv.display().to_string(),
+        "--no-wait",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+    h.wait_settled(20, 60).await?;
+    assert_eq!(h.mints().await?, 20);
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    let head = provider.get_block_number().await?;
+    let confirmed_in = h.store.requests(&[1]).await?[0]
+        .confirmed_block
+        .expect("confirmed");
+    // Replace every block from the batch's on: the transaction leaves the chain.
+    let depth = head - confirmed_in + 1;
+    provider
+        .raw_request::<_, serde_json::Value>("anvil_rollback".into(), (depth,))
+        .await?;
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    // The indexer unwinds (requests go back to submitted), the worker sees the receipt gone and re-sends the
+    // stored transaction, and the mirror confirms it again: once.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = h.store.request_states(31337).await?;
+        let r1 = h.store.requests(&[1]).await?.remove(0);
+        let cursor = h.store.cursor(31337).await?.expect("registered");
+        let settled = rows.iter().all(|(_, s)| s == "confirmed");
+        let receipt = match r1.confirmed_tx {
+            Some(tx) => provider.get_transaction_receipt(tx).await?,
+            None => None,
+        };
+        let mirror_on_chain = match (cursor.indexed_block, cursor.indexed_hash) {
+            (Some(n), Some(hash)) => provider
+                .get_block_by_number(n.into())
+                .await?
+                .is_some_and(|b| b.header.hash == hash),
+            _ => false,
+        };
+        if settled
+            && mirror_on_chain
+            && receipt.is_some_and(|r| r.block_number == r1.confirmed_block)
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("not re-confirmed after the reorg: {rows:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    kill(&mut s);
+    assert_eq!(h.mints().await?, 20);
+    for i in 1..=20 {
         assert!(h.valid_on_chain(holder(i)).await?);
     }
     h.db.drop_now().await
