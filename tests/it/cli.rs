@@ -100,14 +100,28 @@ fn bad_configuration_exits_non_zero_with_a_clear_message() {
 #[test]
 fn every_command_has_help() {
     let dir = scratch_dir("help");
-    for args in [
-        &["--help"][..],
-        &["config", "--help"],
-        &["chains", "--help"],
-    ] {
-        let (ok, out, _) = laurel(args, &[], &dir);
+    // Walk the whole command tree from `laurel --help`: every command and subcommand answers --help.
+    let mut queue: Vec<Vec<String>> = vec![vec![]];
+    let mut seen = 0;
+    while let Some(path) = queue.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let (ok, out, _) = laurel(&args, &[], &dir);
         assert!(ok && out.contains("Usage: laurel"), "{args:?}: {out}");
+        seen += 1;
+        if let Some(list) = out.split("Commands:\n").nth(1) {
+            for line in list.lines().take_while(|l| l.starts_with("  ")) {
+                // A command line is indented two spaces; wrapped descriptions are indented further.
+                let name = line.split_whitespace().next().unwrap_or("");
+                if !line[2..].starts_with(' ') && !name.is_empty() && name != "help" {
+                    let mut child = path.clone();
+                    child.push(name.to_string());
+                    queue.push(child);
+                }
+            }
+        }
     }
+    assert!(seen >= 30, "only {seen} commands found");
     let (ok, out, _) = laurel(&["chains"], &[], &dir);
     assert!(
         ok && out.contains("base-sepolia") && out.contains("84532"),
