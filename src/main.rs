@@ -121,6 +121,13 @@ enum Command {
         /// Start over: a new chain, deployment and dev database.
         #[arg(long)]
         fresh: bool,
+        /// Keep the chain, logs, env file and deployment record here [default: .laurel/dev, and
+        /// deployments/31337.json].
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Name of the dev database.
+        #[arg(long, default_value = "laurel_dev", value_name = "NAME")]
+        database: String,
     },
     /// A holder's credentials as the chain and the mirror see them, the block each reflects, and the one-line
     /// `cast call` that checks it without trusting Laurel.
@@ -384,6 +391,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anvil_port,
             block_time,
             fresh,
+            state_dir,
+            database,
         } => {
             init_tracing("info");
             let g = &cli.global;
@@ -402,6 +411,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anvil_port,
                 block_time,
                 fresh,
+                state_dir,
+                database,
                 layer: flags.over(env),
             })
             .await?;

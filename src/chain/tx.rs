@@ -115,10 +115,17 @@ pub async fn send_call(
         .await
         .map_err(rpc)?;
     let chain_id = provider.get_chain_id().await.map_err(rpc)?;
+    // Headroom over the estimate, but never more than a block holds.
+    let block_gas = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(rpc)?
+        .map_or(u64::MAX, |b| b.header.gas_limit);
+    let gas_limit = (gas + gas / 5 + 10_000).min(block_gas).max(gas);
     let envelope = call
         .with_nonce(nonce)
         .with_chain_id(chain_id)
-        .with_gas_limit(gas + gas / 5 + 10_000)
+        .with_gas_limit(gas_limit)
         .with_max_fee_per_gas(fees.max_fee_per_gas)
         .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
         .build(wallet)

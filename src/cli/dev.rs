@@ -35,6 +35,11 @@ pub struct DevArgs {
     pub block_time: u64,
     /// Throw away the chain, the deployment and the dev database first.
     pub fresh: bool,
+    /// Where the chain state, logs and env file live [default: .laurel/dev, with the deployment record in
+    /// deployments/31337.json]; when set, the deployment record goes there too.
+    pub state_dir: Option<PathBuf>,
+    /// Name of the dev database.
+    pub database: String,
     /// Settings from flags, environment and laurel.toml (the RPC URL and deployment are set by dev).
     pub layer: Layer,
 }
@@ -126,15 +131,24 @@ async fn stop_anvil(mut child: Child) {
     let _ = child.kill().await;
 }
 
-/// The dev database URL: `laurel_dev` on the server DATABASE_URL names (if it answers) or scripts/pg finds.
-async fn dev_database(root: &Path, admin_hint: Option<&str>, fresh: bool) -> Result<String> {
+/// The dev database URL: `laurel_dev` on the server DATABASE_URL names (if it answers) or scripts/pg finds,
+/// and whether this run started scripts/pg's scratch cluster (then it is stopped on exit).
+async fn dev_database(
+    root: &Path,
+    admin_hint: Option<&str>,
+    name: &str,
+    fresh: bool,
+) -> Result<(String, bool)> {
+    let pid_file = root.join(".laurel/pg/data/postmaster.pid");
+    let was_running = pid_file.exists();
     let admin = match admin_hint {
         Some(u) if crate::store::Store::connect(u).await.is_ok() => u.to_string(),
         _ => output(root, "scripts/pg", &[], &[]).await?,
     };
+    let started_pg = !was_running && pid_file.exists();
     let store = crate::store::Store::connect(&admin).await?;
     if fresh {
-        store.drop_database("laurel_dev").await?;
+        store.drop_database(name).await?;
     }
     let base = admin.split('?').next().unwrap_or(&admin);
     let server = match base.rfind('/') {
@@ -142,14 +156,14 @@ async fn dev_database(root: &Path, admin_hint: Option<&str>, fresh: bool) -> Res
         _ => base,
     };
     if store
-        .databases_with_prefix("laurel_dev")
+        .databases_with_prefix(name)
         .await?
         .iter()
-        .any(|d| d == "laurel_dev")
+        .any(|d| d == name)
     {
-        return Ok(format!("{server}/laurel_dev"));
+        return Ok((format!("{server}/{name}"), started_pg));
     }
-    Ok(store.create_database(&admin, "laurel_dev").await?)
+    Ok((store.create_database(&admin, name).await?, started_pg))
 }
 
 /// Defines whatever part of the demo program is missing (so an interrupted first run completes next time).
@@ -242,8 +256,13 @@ pub async fn run(args: DevArgs) -> Result<()> {
             root.display()
         );
     }
-    let dir = root.join(".laurel/dev");
-    let deployment = root.join("deployments/31337.json");
+    let (dir, deployment) = match &args.state_dir {
+        Some(d) => (d.clone(), d.join("31337.json")),
+        None => (
+            root.join(".laurel/dev"),
+            root.join("deployments/31337.json"),
+        ),
+    };
     if args.fresh {
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_file(&deployment);
@@ -258,7 +277,8 @@ pub async fn run(args: DevArgs) -> Result<()> {
         .database_url
         .clone()
         .or_else(|| std::env::var("DATABASE_URL").ok());
-    let database_url = dev_database(&root, db_hint.as_deref(), args.fresh).await?;
+    let (database_url, started_pg) =
+        dev_database(&root, db_hint.as_deref(), &args.database, args.fresh).await?;
 
     eprintln!("dev: anvil on port {}…", args.anvil_port);
     let anvil = start_anvil(&root, &state, args.anvil_port, args.block_time).await?;
@@ -337,5 +357,11 @@ pub async fn run(args: DevArgs) -> Result<()> {
     .await;
     eprintln!("dev: stopping anvil (saving the chain)…");
     stop_anvil(anvil).await;
+    if started_pg {
+        eprintln!("dev: stopping the scratch Postgres cluster it started…");
+        if let Err(e) = output(&root, "scripts/pg", &["stop"], &[]).await {
+            eprintln!("dev: {e}");
+        }
+    }
     result
 }

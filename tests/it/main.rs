@@ -6,6 +6,7 @@ mod artifacts;
 mod cli;
 mod decode;
 mod deploy;
+mod dev;
 mod indexer;
 mod issuance;
 mod projection;
