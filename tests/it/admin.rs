@@ -174,6 +174,100 @@ async fn pathway_and_status_changes_through_the_cli_match_on_chain_and_in_the_mi
         ("active", "active", true)
     );
 
+    // Memberships: a tier that requires type 1, managed by the signer; b is eligible, a no longer is.
+    let out = ok(
+        &h,
+        &[
+            "gov",
+            "tier",
+            "create",
+            "--name",
+            "Alumni",
+            "--duration-days",
+            "30",
+            "--requires",
+            "1",
+        ],
+    )?;
+    assert!(out.contains("tier 1 defined"), "{out}");
+    ok(
+        &h,
+        &[
+            "gov",
+            "role",
+            "grant",
+            "--manager",
+            "--tier",
+            "1",
+            "--account",
+            &me,
+        ],
+    )?;
+    let (code, out) = h.run(&["membership", "grant", "--tier", "1", "--holder", &a_hex])?;
+    assert_ne!(
+        code, 0,
+        "a holder without the required credential is refused: {out}"
+    );
+    ok(
+        &h,
+        &[
+            "membership",
+            "grant",
+            "--tier",
+            "1",
+            "--holder",
+            &format!("{b:#x}"),
+        ],
+    )?;
+    ok(
+        &h,
+        &[
+            "membership",
+            "renew",
+            "--tier",
+            "1",
+            "--holder",
+            &format!("{b:#x}"),
+            "--days",
+            "10",
+        ],
+    )?;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    let now = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .context("latest block")?
+        .header
+        .timestamp;
+    ok(&h, &["gov", "tier", "list"])?;
+    let m = h.store.memberships_of_holder(31337, b).await?;
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(
+        m[0].status,
+        laurel::indexer::project::membership_status::ACTIVE
+    );
+    assert!(
+        m[0].expires_at >= now + 39 * 86_400,
+        "30 days + 10 days: {m:?}"
+    );
+    ok(
+        &h,
+        &[
+            "membership",
+            "cancel",
+            "--tier",
+            "1",
+            "--holder",
+            &format!("{b:#x}"),
+        ],
+    )?;
+    ok(&h, &["gov", "tier", "list"])?;
+    let m = h.store.memberships_of_holder(31337, b).await?;
+    assert_eq!(
+        m[0].status,
+        laurel::indexer::project::membership_status::CANCELLED
+    );
+
     let text = ok(&h, &["verify", &format!("{b:#x}")])?;
     assert!(
         text.contains("cast call") && text.contains("isValid(address,uint256)(bool)"),
