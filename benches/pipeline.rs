@@ -9,6 +9,8 @@
 //! - `index [EVENTS]` (default 100,000): fills an anvil with batch issuances (each 1,000-holder batch logs
 //!   2,001 events), then backfills a fresh mirror from the deploy block and times it. Writes
 //!   `target/bench/index.json`.
+//! - `rss`: the resident memory of an idle `laurel serve` (release build) with a caught-up mirror. Writes
+//!   `target/bench/serve.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -299,6 +301,57 @@ async fn bench_index(events: u64) -> Result<()> {
     Ok(())
 }
 
+/// Resident memory of an idle `laurel serve` (release build) against a deployed anvil with a caught-up
+/// mirror: VmRSS after 10 s of idling, and the peak (VmHWM).
+async fn bench_rss() -> Result<()> {
+    let node = anvil(None)?;
+    let (app, signer, _) = stack(&node, "laurel_bench_rss").await?;
+    let bin = root().join("target/release/laurel");
+    if !bin.exists() {
+        bail!("build it first: cargo build --release --bin laurel");
+    }
+    let dir = std::env::temp_dir().join(format!("laurel-bench-{}", std::process::id()));
+    let deployment = dir.join("laurel_bench_rss.json");
+    let mut child = Command::new(&bin)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .env("LAUREL_CHAIN", "anvil")
+        .env("LAUREL_RPC_URL", node.endpoint())
+        .env(
+            "DATABASE_URL",
+            app.settings.database_url.clone().unwrap_or_default(),
+        )
+        .env("LAUREL_DEPLOYMENT", &deployment)
+        .env(
+            "LAUREL_PRIVATE_KEY",
+            format!("0x{}", alloy::hex::encode(signer.to_bytes())),
+        )
+        .env("LAUREL_LOG", "warn")
+        .spawn()?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
+    let _ = child.kill();
+    let _ = child.wait();
+    let kb = |key: &str| -> Result<u64> {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("no {key} in /proc status"))
+    };
+    let (rss, peak) = (kb("VmRSS:")? as f64 / 1024.0, kb("VmHWM:")? as f64 / 1024.0);
+    println!("bench rss: laurel serve idle for 10 s");
+    println!("  resident MB            {rss:>10.1}  (target ≤ 64)");
+    println!("  peak resident MB       {peak:>10.1}");
+    let path = write_json(
+        "serve.json",
+        &serde_json::json!({"idle_rss_mb": rss, "peak_rss_mb": peak}),
+    )?;
+    println!("  wrote {}", path.display());
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -308,6 +361,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("issue") => rt.block_on(bench_issue(args.get(1).map_or(Ok(10_000), |s| s.parse())?)),
         Some("index") => rt.block_on(bench_index(args.get(1).map_or(Ok(100_000), |s| s.parse())?)),
-        _ => bail!("usage: cargo bench --bench pipeline -- issue [N] | index [EVENTS]"),
+        Some("rss") => rt.block_on(bench_rss()),
+        _ => bail!("usage: cargo bench --bench pipeline -- issue [N] | index [EVENTS] | rss"),
     }
 }
