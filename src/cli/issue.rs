@@ -18,7 +18,6 @@ use tokio::sync::watch;
 use crate::issuance::request::{
     derived_key, parse_address, parse_evidence, parse_expiry, read_csv,
 };
-use crate::issuance::worker::WorkerConfig;
 use crate::startup::App;
 use crate::store::issuance::{NewRequest, RequestState};
 
@@ -230,7 +229,7 @@ async fn wait_for(
     mut outer: watch::Receiver<bool>,
 ) -> Result<Vec<crate::store::issuance::Request>> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = Arc::new(app.worker(signer, WorkerConfig::default()));
+    let worker = Arc::new(app.worker(signer, super::serve::worker_config_from_env()));
     let handles = super::spawn_pipeline(app, Some(worker), stop_rx);
     let bar = ProgressBar::new(ids.len() as u64);
     if !std::io::stderr().is_terminal() {

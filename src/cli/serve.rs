@@ -12,13 +12,39 @@ use tokio::sync::watch;
 use crate::issuance::worker::WorkerConfig;
 use crate::startup::App;
 
+/// The worker's pacing, with `LAUREL_STUCK_AFTER_SECS` (replace an unmined transaction with higher fees
+/// after this long; default 45), `LAUREL_MAX_BATCH` (requests per batch; default and ceiling 1,000) and
+/// `LAUREL_MAX_IN_FLIGHT` (unmined batches at once; default 4) applied.
+pub fn worker_config_from_env() -> WorkerConfig {
+    let mut c = WorkerConfig::default();
+    if let Some(s) = std::env::var("LAUREL_STUCK_AFTER_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        c.stuck_after = std::time::Duration::from_secs(s.max(1));
+    }
+    if let Some(n) = std::env::var("LAUREL_MAX_BATCH")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        c.max_batch = n.max(1);
+    }
+    if let Some(n) = std::env::var("LAUREL_MAX_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        c.max_in_flight = n.max(1);
+    }
+    c
+}
+
 /// Runs the service until `shutdown` turns true.
 pub async fn run(
     app: Arc<App>,
     signer: Option<PrivateKeySigner>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
-    let worker = signer.map(|s| Arc::new(app.worker(s, WorkerConfig::default())));
+    let worker = signer.map(|s| Arc::new(app.worker(s, worker_config_from_env())));
     if worker.is_none() {
         tracing::warn!(
             "no signing key configured (LAUREL_PRIVATE_KEY or --keystore): serving without issuing"

@@ -836,3 +836,29 @@ impl Store {
         .collect())
     }
 }
+
+impl Store {
+    /// (hash, max fee per gas, max priority fee per gas) of every transaction of batch `batch_id`, oldest first.
+    pub async fn batch_transactions(
+        &self,
+        batch_id: i64,
+    ) -> Result<Vec<(B256, u128, u128)>, StoreError> {
+        let rows = sqlx::query!(
+            "SELECT tx_hash, max_fee_per_gas, max_priority_fee_per_gas FROM batch_transactions
+             WHERE batch_id = $1 ORDER BY created_at, tx_hash",
+            batch_id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    b256(&r.tx_hash),
+                    r.max_fee_per_gas as u128,
+                    r.max_priority_fee_per_gas as u128,
+                )
+            })
+            .collect())
+    }
+}

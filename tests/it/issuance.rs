@@ -480,3 +480,111 @@ async fn a_reorg_that_drops_a_confirmed_batch_sends_it_again_and_confirms_it_onc
     }
     h.db.drop_now().await
 }
+
+#[tokio::test]
+async fn a_stuck_transaction_is_replaced_with_higher_fees_and_issues_once() -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    let lines: Vec<String> = (1..=10).map(|i| format!("{:#x},", holder(i))).collect();
+    let csv = h.write_csv("stuck.csv", &lines)?;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--csv",
+        &csv.display().to_string(),
+        "--no-wait",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+    let mut s = h.serve(0, &[("LAUREL_STUCK_AFTER_SECS", "2")])?;
+    // No block comes: after 2 s the worker re-signs the same nonce with higher fees.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let txs = loop {
+        let txs = h.store.batch_transactions(1).await?;
+        if txs.len() >= 2 {
+            break txs;
+        }
+        if Instant::now() > deadline {
+            bail!("no replacement after 60 s: {txs:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        txs[1].1 > txs[0].1 && txs[1].2 > txs[0].2,
+        "the replacement pays more: {txs:?}"
+    );
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (true,))
+        .await?;
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    h.wait_settled(10, 60).await?;
+    kill(&mut s);
+    assert_eq!(h.mints().await?, 10);
+    // Exactly one of the batch's transactions was mined: the pool kept the better-paying one.
+    let mut mined = 0;
+    for (hash, ..) in h.store.batch_transactions(1).await? {
+        if provider.get_transaction_receipt(hash).await?.is_some() {
+            mined += 1;
+        }
+    }
+    assert_eq!(mined, 1);
+    h.db.drop_now().await
+}
+
+#[tokio::test]
+async fn killing_serve_again_and_again_mid_run_loses_and_doubles_nothing() -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let lines: Vec<String> = (1..=600).map(|i| format!("{:#x},", holder(i))).collect();
+    let csv = h.write_csv("chaos.csv", &lines)?;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--csv",
+        &csv.display().to_string(),
+        "--no-wait",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+    // Small batches so that many are in flight when the process dies.
+    let env = [("LAUREL_MAX_BATCH", "20"), ("LAUREL_MAX_IN_FLIGHT", "3")];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut kills = 0;
+    loop {
+        let q = h.store.queue_stats(31337).await?;
+        if q.confirmed + q.failed == 600 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("not settled after 120 s and {kills} kills: {q:?}");
+        }
+        let mut s = h.serve(0, &env)?;
+        // Let it run for a varying moment, then cut the power (SIGKILL).
+        tokio::time::sleep(Duration::from_millis(150 + 137 * (kills % 7))).await;
+        kill(&mut s);
+        kills += 1;
+        if kills > 12 {
+            // Enough chaos: let the last one finish.
+            let mut s = h.serve(0, &env)?;
+            h.wait_settled(600, 90).await?;
+            kill(&mut s);
+        }
+    }
+    let rows = h.store.request_states(31337).await?;
+    assert!(rows.iter().all(|(_, s)| s == "confirmed"), "{rows:?}");
+    assert_eq!(h.mints().await?, 600, "every request issued exactly once");
+    let batches = h.store.batch_nonces(31337).await?;
+    assert!(
+        kills >= 3 && batches.len() >= 30,
+        "{kills} kills, {} batches: too little chaos",
+        batches.len()
+    );
+    eprintln!("{kills} kills across {} batches", batches.len());
+    h.db.drop_now().await
+}
