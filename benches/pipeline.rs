@@ -357,6 +357,12 @@ fn main() -> Result<()> {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if let Ok(filter) = std::env::var("LAUREL_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let rt = tokio::runtime::Runtime::new()?;
     match args.first().map(String::as_str) {
         Some("issue") => rt.block_on(bench_issue(args.get(1).map_or(Ok(10_000), |s| s.parse())?)),

@@ -239,6 +239,7 @@ impl Follower {
             .address(self.contracts.addresses().to_vec())
             .from_block(from)
             .to_block(to);
+        let fetch_started = std::time::Instant::now();
         let logs = match self.provider.get_logs(&filter).await {
             Ok(logs) => logs,
             Err(e) if is_range_error(&e.to_string()) && self.range > 1 => {
@@ -247,6 +248,8 @@ impl Follower {
             }
             Err(e) => return Err(rpc(e)),
         };
+
+        let fetched = fetch_started.elapsed();
 
         // 3. Headers: the range's first and last blocks, and every block in the window near the tip.
         let window_from = head.saturating_sub(self.config.window - 1).max(from);
@@ -310,6 +313,8 @@ impl Follower {
             });
         }
 
+        let decoded = fetch_started.elapsed() - fetched;
+
         // 4. One transaction for the whole range.
         let final_block = self.final_block(head).await?.max(cursor.final_block);
         let next = Cursor {
@@ -322,6 +327,15 @@ impl Follower {
             .store
             .commit_range(self.chain_id, &cursor, &next, &events, &blocks, keep_from)
             .await?;
+        tracing::debug!(
+            from,
+            to,
+            logs = logs.len(),
+            fetch_ms = fetched.as_millis() as u64,
+            headers_and_decode_ms = decoded.as_millis() as u64,
+            commit_ms = (fetch_started.elapsed() - fetched - decoded).as_millis() as u64,
+            "range indexed"
+        );
         self.range = (self.range * 2).min(self.config.max_range.max(1));
         Ok(Step::Indexed {
             from,
