@@ -271,6 +271,8 @@ pub async fn run(args: DevArgs) -> Result<()> {
     let state = dir.join("anvil-state.json");
     let reused = state.exists() && deployment.exists();
 
+    // A new chain gets a new mirror: a database that mirrored another chain (same deterministic addresses,
+    // other history) would answer for the wrong one.
     eprintln!("dev: Postgres…");
     let db_hint = args
         .layer
@@ -278,7 +280,7 @@ pub async fn run(args: DevArgs) -> Result<()> {
         .clone()
         .or_else(|| std::env::var("DATABASE_URL").ok());
     let (database_url, started_pg) =
-        dev_database(&root, db_hint.as_deref(), &args.database, args.fresh).await?;
+        dev_database(&root, db_hint.as_deref(), &args.database, args.fresh || !reused).await?;
 
     eprintln!("dev: anvil on port {}…", args.anvil_port);
     let anvil = start_anvil(&root, &state, args.anvil_port, args.block_time).await?;

@@ -108,15 +108,19 @@ impl Store {
             .map_err(|e| StoreError::Query(sqlx::Error::Encode(Box::new(e))))?;
         let mut tx = self.pool().begin().await?;
         let existing = sqlx::query!(
-            "SELECT credential_registry, membership_registry, access_manager FROM deployments WHERE chain_id = $1",
+            "SELECT credential_registry, membership_registry, access_manager, deploy_block FROM deployments
+             WHERE chain_id = $1",
             i(d.chain_id)
         )
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {
+            // Same addresses and deploy block: on a dev chain the addresses repeat after a restart, but a
+            // database that mirrored the earlier chain must not be taken for this one.
             let same = row.credential_registry == d.credential_registry.as_slice()
                 && row.membership_registry == d.membership_registry.as_slice()
-                && row.access_manager == d.access_manager.as_slice();
+                && row.access_manager == d.access_manager.as_slice()
+                && row.deploy_block == i(d.deploy_block);
             if !same {
                 return Err(StoreError::OtherDeployment {
                     chain_id: d.chain_id,
@@ -151,7 +155,8 @@ impl Store {
         tx.commit().await?;
         // Whoever won, the stored deployment must be this one.
         let stored = sqlx::query!(
-            "SELECT credential_registry, membership_registry, access_manager FROM deployments WHERE chain_id = $1",
+            "SELECT credential_registry, membership_registry, access_manager, deploy_block FROM deployments
+             WHERE chain_id = $1",
             i(d.chain_id)
         )
         .fetch_one(self.pool())
@@ -159,6 +164,7 @@ impl Store {
         if stored.credential_registry != d.credential_registry.as_slice()
             || stored.membership_registry != d.membership_registry.as_slice()
             || stored.access_manager != d.access_manager.as_slice()
+            || stored.deploy_block != i(d.deploy_block)
         {
             return Err(StoreError::OtherDeployment {
                 chain_id: d.chain_id,
