@@ -279,8 +279,13 @@ pub async fn run(args: DevArgs) -> Result<()> {
         .database_url
         .clone()
         .or_else(|| std::env::var("DATABASE_URL").ok());
-    let (database_url, started_pg) =
-        dev_database(&root, db_hint.as_deref(), &args.database, args.fresh || !reused).await?;
+    let (database_url, started_pg) = dev_database(
+        &root,
+        db_hint.as_deref(),
+        &args.database,
+        args.fresh || !reused,
+    )
+    .await?;
 
     eprintln!("dev: anvil on port {}…", args.anvil_port);
     let anvil = start_anvil(&root, &state, args.anvil_port, args.block_time).await?;
@@ -324,8 +329,16 @@ pub async fn run(args: DevArgs) -> Result<()> {
         std::fs::write(
             &env_file,
             format!(
-                "# Written by laurel dev: the local stack's settings (anvil's public dev key; never use it elsewhere).\nexport LAUREL_CHAIN=anvil\nexport LAUREL_RPC_URL={rpc}\nexport DATABASE_URL={database_url}\nexport LAUREL_DEPLOYMENT={}\nexport LAUREL_PRIVATE_KEY={DEV_KEY}\n",
-                deployment.display()
+                "# Written by laurel dev: the local stack's settings (anvil's public dev key; never use it elsewhere).\n\
+                 export LAUREL_CHAIN=anvil\nexport LAUREL_RPC_URL={rpc}\nexport DATABASE_URL={database_url}\n\
+                 export LAUREL_DEPLOYMENT={}\nexport LAUREL_PRIVATE_KEY={DEV_KEY}\n\
+                 # For plain `cast call`s: the registries, and the npm-installed Foundry tools on PATH.\n\
+                 export CREDENTIAL_REGISTRY={}\nexport MEMBERSHIP_REGISTRY={}\n\
+                 export PATH=\"{}:$PATH\"\n",
+                deployment.display(),
+                app.deployment.credential_registry,
+                app.deployment.membership_registry,
+                root.join("node_modules/.bin").display()
             ),
         )?;
         let d = &app.deployment;

@@ -87,7 +87,9 @@ fn with_dev_env(state: &std::path::Path, args: &[&str]) -> Result<(i32, String)>
             .strip_prefix("export ")
             .and_then(|kv| kv.split_once('='))
         {
-            cmd.env(k, v);
+            if k != "PATH" {
+                cmd.env(k, v);
+            }
         }
     }
     let out = cmd.args(args).current_dir(state).output()?;
