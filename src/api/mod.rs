@@ -1,45 +1,228 @@
-//! The HTTP server. For now: `/healthz` (the process answers and the database responds) and `/metrics`
-//! (Prometheus text); the public and admin API arrive with issue 4.
+//! The HTTP server: public reads (types, tiers, holders, verify), health, readiness, metrics and the
+//! OpenAPI document generated from the handlers. Every response that fails is JSON `{error, message,
+//! field?}`; every request runs in a tracing span carrying its `x-request-id`, under a timeout and a body
+//! size limit, with CORS open for the public reads.
+
+pub mod error;
+pub mod public;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::sync::watch;
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
 
 use crate::indexer::progress::METRICS;
 use crate::store::Store;
 
-/// The router.
-pub fn router(store: Store) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(store)
+/// What every handler reads.
+#[derive(Clone)]
+pub struct AppState {
+    /// The mirror.
+    pub store: Store,
+    /// The node, for live checks.
+    pub provider: DynProvider,
+    /// Chain id of the deployment.
+    pub chain_id: u64,
+    /// CredentialRegistry address.
+    pub registry: Address,
+    /// Blocks behind the head after which `/readyz` reports the indexer as lagging.
+    pub max_lag: u64,
 }
 
-async fn healthz(State(store): State<Store>) -> impl IntoResponse {
-    match store.schema_version().await {
-        Ok(Some(v)) => (
-            StatusCode::OK,
-            Json(serde_json::json!({"status": "ok", "schema": v})),
-        ),
-        Ok(None) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                serde_json::json!({"status": "unavailable", "error": "the database is not migrated"}),
-            ),
-        ),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                serde_json::json!({"status": "unavailable", "error": "the database does not answer"}),
-            ),
-        ),
+impl AppState {
+    /// The state of a built app.
+    pub fn of(app: &crate::startup::App) -> Self {
+        Self {
+            store: app.store.clone(),
+            provider: app.provider.clone(),
+            chain_id: app.chain_id(),
+            registry: app.deployment.credential_registry,
+            max_lag: 20,
+        }
     }
+}
+
+/// The OpenAPI document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Laurel",
+        description = "Verifiable micro-credentials and memberships on an Ethereum L2: public reads and verification."
+    ),
+    paths(
+        public::types,
+        public::type_by_id,
+        public::tiers,
+        public::holder_credentials,
+        public::holder_memberships,
+        public::verify,
+        healthz,
+        readyz
+    ),
+    components(schemas(
+        error::ErrorBody,
+        public::TypeDto,
+        public::TierDto,
+        public::CredentialDto,
+        public::MembershipDto,
+        public::HolderCredentials,
+        public::HolderMemberships,
+        public::Verification,
+        public::Reflects,
+        Health
+    ))
+)]
+pub struct ApiDoc;
+
+/// The router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    let public = Router::new()
+        .route("/v1/types", get(public::types))
+        .route("/v1/types/{id}", get(public::type_by_id))
+        .route("/v1/tiers", get(public::tiers))
+        .route(
+            "/v1/holders/{address}/credentials",
+            get(public::holder_credentials),
+        )
+        .route(
+            "/v1/holders/{address}/memberships",
+            get(public::holder_memberships),
+        )
+        .route("/v1/verify", get(public::verify))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=2"),
+        ))
+        .layer(CorsLayer::permissive());
+    Router::new()
+        .merge(public)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(1 << 20))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(10),
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::NotFound("no such endpoint; see /openapi.json".into())
+}
+
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// Health or readiness.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+    /// What failed, when something did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Chain head, when the node answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_head: Option<u64>,
+    /// Last indexed block, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexed_block: Option<u64>,
+}
+
+/// Liveness: the process answers and the database responds.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let ok = matches!(state.store.schema_version().await, Ok(Some(_)));
+    let h = Health {
+        status: if ok { "ok" } else { "unavailable" },
+        problems: if ok {
+            vec![]
+        } else {
+            vec!["the database does not answer or is not migrated".into()]
+        },
+        chain_head: None,
+        indexed_block: None,
+    };
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(h),
+    )
+}
+
+/// Readiness: the database answers, the node answers, and the indexer is within `max_lag` blocks of the head.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let mut problems = Vec::new();
+    let cursor = match state.store.cursor(state.chain_id).await {
+        Ok(c) => c,
+        Err(_) => {
+            problems.push("the database does not answer".to_string());
+            None
+        }
+    };
+    let head = match state.provider.get_block_number().await {
+        Ok(h) => Some(h),
+        Err(_) => {
+            problems.push("the node does not answer".to_string());
+            None
+        }
+    };
+    let indexed = cursor.and_then(|c| c.indexed_block);
+    if let Some(h) = head {
+        let lag = h.saturating_sub(indexed.unwrap_or(0));
+        if indexed.is_none() || lag > state.max_lag {
+            problems.push(format!("the indexer is {lag} blocks behind the head"));
+        }
+    }
+    let ok = problems.is_empty();
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(Health {
+            status: if ok { "ok" } else { "unavailable" },
+            problems,
+            chain_head: head,
+            indexed_block: indexed,
+        }),
+    )
 }
 
 async fn metrics() -> impl IntoResponse {
@@ -77,7 +260,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
-    tracing::info!(%addr, "HTTP listening");
+    tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             while !*shutdown.borrow() {

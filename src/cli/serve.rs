@@ -51,7 +51,7 @@ pub async fn run(
         );
     }
     let handles = super::spawn_pipeline(&app, worker, shutdown.clone());
-    let router = crate::api::router(app.store.clone());
+    let router = crate::api::router(crate::api::AppState::of(&app));
     let served = crate::api::serve(app.settings.listen, router, shutdown.clone()).await;
     for h in handles {
         let _ = h.await;

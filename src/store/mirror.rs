@@ -451,3 +451,17 @@ impl WriterLock {
         Ok(())
     }
 }
+
+impl Store {
+    /// Timestamp of window block `number` of `chain_id`, if the window holds it.
+    pub async fn block_time(&self, chain_id: u64, number: u64) -> Result<Option<u64>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT timestamp FROM blocks WHERE chain_id = $1 AND number = $2",
+            i(chain_id),
+            i(number)
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .map(|t| t as u64))
+    }
+}

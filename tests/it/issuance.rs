@@ -113,7 +113,7 @@ impl Harness {
         Ok((out.status.code().unwrap_or(-1), text))
     }
 
-    fn serve(&self, port: u16, extra_env: &[(&str, &str)]) -> Result<Serve> {
+    pub(crate) fn serve(&self, port: u16, extra_env: &[(&str, &str)]) -> Result<Serve> {
         let mut cmd = self.laurel(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
         for (k, v) in extra_env {
             cmd.env(k, v);
@@ -180,7 +180,7 @@ pub(crate) fn holder(i: u32) -> Address {
 }
 
 /// A `laurel serve` child process, killed when dropped (so a failing test leaves no process behind).
-struct Serve(Child);
+pub(crate) struct Serve(Child);
 
 impl Serve {
     fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {

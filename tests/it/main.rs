@@ -2,6 +2,7 @@
 //! (the Solidity compiler, an anvil node and the deploy script; Postgres from issue 3 on).
 
 mod admin;
+mod api;
 mod artifacts;
 mod cli;
 mod decode;

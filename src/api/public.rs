@@ -1,0 +1,561 @@
+//! Public, unauthenticated reads: credential types and tiers, a holder's credentials and memberships, and
+//! the verify endpoint (from the mirror, or `source=chain` from a live `eth_call`). Every answer says which
+//! block it reflects and whether that block is final.
+
+use std::collections::HashMap;
+
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::AppState;
+use crate::chain::bindings::CredentialRegistry;
+use crate::indexer::project::{
+    credential_status, membership_status, CredentialRow, CredentialTypeRow, MembershipRow, TierRow,
+};
+
+/// A credential type and its policy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TypeDto {
+    /// Type id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Metadata URI of its tokens (empty: the registry's base URI + token id).
+    pub uri: String,
+    /// Default validity in seconds (0 = never expires).
+    pub default_validity: u64,
+    /// Latest expiry an issuer may set, seconds from issue (0 = unbounded).
+    pub max_validity: u64,
+    /// Renewal only this many seconds before expiry (0 = any time).
+    pub renewal_window: u64,
+    /// Cap on live credentials (0 = none).
+    pub max_supply: u32,
+    /// Live credentials.
+    pub supply: u64,
+    /// Policy flags by name.
+    pub flags: Vec<&'static str>,
+    /// Prerequisite type ids (the pathway graph's incoming edges).
+    pub prerequisites: Vec<u64>,
+    /// Whether issuance of the type is paused.
+    pub paused: bool,
+}
+
+impl From<CredentialTypeRow> for TypeDto {
+    fn from(t: CredentialTypeRow) -> Self {
+        let names = [
+            "renewable",
+            "revocable",
+            "suspendable",
+            "renounceable",
+            "reissue_after_expiry",
+            "reissue_after_revocation",
+        ];
+        Self {
+            id: t.type_id,
+            name: t.name,
+            uri: t.uri,
+            default_validity: t.default_validity,
+            max_validity: t.max_validity,
+            renewal_window: t.renewal_window,
+            max_supply: t.max_supply,
+            supply: t.supply,
+            flags: names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| t.flags & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect(),
+            prerequisites: t.prerequisites,
+            paused: t.paused,
+        }
+    }
+}
+
+/// A membership tier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierDto {
+    /// Tier id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Seconds a grant lasts.
+    pub duration: u64,
+    /// Holders may renew their own membership.
+    pub holder_renewable: bool,
+    /// Memberships may be transferred.
+    pub transferable: bool,
+    /// Cap on members (0 = none).
+    pub max_members: u64,
+    /// Active members.
+    pub members: u64,
+    /// Credential types a member must hold valid.
+    pub eligibility: Vec<u64>,
+    /// Whether grants are paused.
+    pub paused: bool,
+}
+
+impl From<TierRow> for TierDto {
+    fn from(t: TierRow) -> Self {
+        Self {
+            id: t.tier_id,
+            name: t.name,
+            duration: t.duration,
+            holder_renewable: t.holder_renewable,
+            transferable: t.transferable,
+            max_members: t.max_members,
+            members: t.members,
+            eligibility: t.eligibility,
+            paused: t.paused,
+        }
+    }
+}
+
+/// One credential as the mirror holds it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialDto {
+    /// Token id (decimal).
+    pub token_id: String,
+    /// Credential type id.
+    pub type_id: u64,
+    /// Type name.
+    pub type_name: String,
+    /// Holder (EIP-55).
+    pub holder: String,
+    /// Issuer (EIP-55).
+    pub issuer: String,
+    /// Status: active, suspended, revoked, renounced, recovered, expired.
+    pub status: String,
+    /// Whether `isValid` is true now.
+    pub valid: bool,
+    /// Issue time, unix seconds.
+    pub issued_at: u64,
+    /// Expiry, unix seconds (0 = never).
+    pub expires_at: u64,
+    /// Revocation or suspension reason code (0 = none).
+    pub reason: u8,
+    /// keccak-256 of the evidence document.
+    pub evidence_hash: String,
+    /// Block of the issuance.
+    pub issued_block: u64,
+}
+
+fn credential_status_name(c: &CredentialRow, now: u64) -> String {
+    match c.status {
+        credential_status::ACTIVE if c.expires_at != 0 && c.expires_at <= now => "expired".into(),
+        credential_status::ACTIVE => "active".into(),
+        credential_status::SUSPENDED => "suspended".into(),
+        credential_status::REVOKED => "revoked".into(),
+        credential_status::RENOUNCED => "renounced".into(),
+        credential_status::RECOVERED => "recovered".into(),
+        _ => "unknown".into(),
+    }
+}
+
+fn credential_dto(c: CredentialRow, names: &HashMap<u64, String>, now: u64) -> CredentialDto {
+    CredentialDto {
+        token_id: c.token_id.to_string(),
+        type_id: c.type_id,
+        type_name: names.get(&c.type_id).cloned().unwrap_or_default(),
+        holder: c.holder.to_string(),
+        issuer: c.issuer.to_string(),
+        status: credential_status_name(&c, now),
+        valid: c.is_valid_at(now),
+        issued_at: c.issued_at,
+        expires_at: c.expires_at,
+        reason: c.reason,
+        evidence_hash: format!("{:#x}", c.evidence_hash),
+        issued_block: c.issued_block,
+    }
+}
+
+/// One membership as the mirror holds it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipDto {
+    /// Token id (decimal).
+    pub token_id: String,
+    /// Tier id.
+    pub tier_id: u64,
+    /// Current holder (EIP-55).
+    pub holder: String,
+    /// Status: active, expired, cancelled, revoked, moved.
+    pub status: String,
+    /// Whether `isActive` is true now.
+    pub active: bool,
+    /// Expiry, unix seconds.
+    pub expires_at: u64,
+    /// Grant time, unix seconds.
+    pub granted_at: u64,
+}
+
+fn membership_dto(m: MembershipRow, now: u64) -> MembershipDto {
+    let status = match m.status {
+        membership_status::ACTIVE if m.expires_at <= now => "expired",
+        membership_status::ACTIVE => "active",
+        membership_status::CANCELLED => "cancelled",
+        membership_status::REVOKED => "revoked",
+        membership_status::MOVED => "moved",
+        _ => "unknown",
+    };
+    MembershipDto {
+        token_id: m.token_id.to_string(),
+        tier_id: m.tier_id,
+        holder: m.holder.to_string(),
+        status: status.into(),
+        active: m.is_active_at(now),
+        expires_at: m.expires_at,
+        granted_at: m.granted_at,
+    }
+}
+
+/// Which block an answer reflects.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reflects {
+    /// Block number (None: the mirror has indexed nothing yet).
+    pub block: Option<u64>,
+    /// Whether that block is final.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+}
+
+/// A holder's credentials.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HolderCredentials {
+    /// Holder (EIP-55).
+    pub holder: String,
+    /// The block the answer reflects.
+    pub reflects: Reflects,
+    /// Every credential the holder was ever issued.
+    pub credentials: Vec<CredentialDto>,
+}
+
+/// A holder's memberships.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HolderMemberships {
+    /// Holder (EIP-55).
+    pub holder: String,
+    /// The block the answer reflects.
+    pub reflects: Reflects,
+    /// Every membership the holder holds or held.
+    pub memberships: Vec<MembershipDto>,
+}
+
+/// The answer of `/v1/verify`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    /// Holder (EIP-55).
+    pub holder: String,
+    /// Credential type id.
+    pub type_id: u64,
+    /// What `isValid(holder, type)` answers.
+    pub valid: bool,
+    /// Status: none, active, suspended, revoked, renounced, recovered, expired.
+    pub status: String,
+    /// Issue time, unix seconds (0 when none).
+    pub issued_at: u64,
+    /// Expiry, unix seconds (0 = never).
+    pub expires_at: u64,
+    /// Revocation or suspension reason code.
+    pub reason: u8,
+    /// `mirror` or `chain`.
+    pub source: &'static str,
+    /// The block the answer reflects.
+    pub reflects: Reflects,
+    /// The one call that checks it without trusting this service.
+    pub check_yourself: String,
+}
+
+/// Parses an address path or query value; mixed case must carry a valid EIP-55 checksum.
+pub fn address(field: &str, s: &str) -> Result<Address, ApiError> {
+    crate::issuance::request::parse_address(s)
+        .map_err(|e| ApiError::field("invalid_address", field, e.to_string()))
+}
+
+fn type_id(field: &str, s: &str) -> Result<u64, ApiError> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ApiError::field(
+            "invalid_type",
+            field,
+            format!("{s:?} is not a credential type id (a positive integer)"),
+        )),
+    }
+}
+
+async fn now(state: &AppState) -> Result<u64, ApiError> {
+    let cursor = state.store.cursor(state.chain_id).await?;
+    // Judge expiry by the time of the block the mirror reflects (the chain's clock, not ours).
+    match cursor.and_then(|c| c.indexed_block) {
+        Some(b) => Ok(state
+            .store
+            .block_time(state.chain_id, b)
+            .await?
+            .unwrap_or_else(wall_clock)),
+        None => Ok(wall_clock()),
+    }
+}
+
+fn wall_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn reflects(state: &AppState) -> Result<Reflects, ApiError> {
+    let c = state.store.cursor(state.chain_id).await?;
+    let block = c.and_then(|c| c.indexed_block);
+    Ok(Reflects {
+        block,
+        is_final: c.is_some_and(|c| block.is_some_and(|b| b <= c.final_block)),
+    })
+}
+
+async fn type_names(state: &AppState) -> Result<HashMap<u64, String>, ApiError> {
+    Ok(state
+        .store
+        .credential_types(state.chain_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.type_id, t.name))
+        .collect())
+}
+
+/// Every credential type.
+#[utoipa::path(get, path = "/v1/types", tag = "public",
+    responses((status = 200, body = Vec<TypeDto>)))]
+pub async fn types(State(state): State<AppState>) -> Result<Json<Vec<TypeDto>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .credential_types(state.chain_id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// One credential type: its policy and prerequisites.
+#[utoipa::path(get, path = "/v1/types/{id}", tag = "public",
+    params(("id" = String, Path, description = "Credential type id")),
+    responses((status = 200, body = TypeDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn type_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TypeDto>, ApiError> {
+    let id = type_id("id", &id)?;
+    state
+        .store
+        .credential_type(state.chain_id, id)
+        .await?
+        .map(|t| Json(t.into()))
+        .ok_or_else(|| ApiError::NotFound(format!("credential type {id} does not exist")))
+}
+
+/// Every membership tier.
+#[utoipa::path(get, path = "/v1/tiers", tag = "public",
+    responses((status = 200, body = Vec<TierDto>)))]
+pub async fn tiers(State(state): State<AppState>) -> Result<Json<Vec<TierDto>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .tiers(state.chain_id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Every credential a holder was ever issued, with its status.
+#[utoipa::path(get, path = "/v1/holders/{address}/credentials", tag = "public",
+    params(("address" = String, Path, description = "Holder address (EIP-55 checksum when mixed case)")),
+    responses((status = 200, body = HolderCredentials), (status = 400, body = ErrorBody)))]
+pub async fn holder_credentials(
+    State(state): State<AppState>,
+    Path(holder): Path<String>,
+) -> Result<Json<HolderCredentials>, ApiError> {
+    let holder = address("address", &holder)?;
+    let (names, now, reflects) = (
+        type_names(&state).await?,
+        now(&state).await?,
+        reflects(&state).await?,
+    );
+    let credentials = state
+        .store
+        .credentials_of_holder(state.chain_id, holder)
+        .await?
+        .into_iter()
+        .map(|c| credential_dto(c, &names, now))
+        .collect();
+    Ok(Json(HolderCredentials {
+        holder: holder.to_string(),
+        reflects,
+        credentials,
+    }))
+}
+
+/// Every membership a holder holds or held, with its status.
+#[utoipa::path(get, path = "/v1/holders/{address}/memberships", tag = "public",
+    params(("address" = String, Path, description = "Holder address (EIP-55 checksum when mixed case)")),
+    responses((status = 200, body = HolderMemberships), (status = 400, body = ErrorBody)))]
+pub async fn holder_memberships(
+    State(state): State<AppState>,
+    Path(holder): Path<String>,
+) -> Result<Json<HolderMemberships>, ApiError> {
+    let holder = address("address", &holder)?;
+    let (now, reflects) = (now(&state).await?, reflects(&state).await?);
+    let memberships = state
+        .store
+        .memberships_of_holder(state.chain_id, holder)
+        .await?
+        .into_iter()
+        .map(|m| membership_dto(m, now))
+        .collect();
+    Ok(Json(HolderMemberships {
+        holder: holder.to_string(),
+        reflects,
+        memberships,
+    }))
+}
+
+/// Whether a holder holds a valid credential of a type: from the mirror, or with `source=chain` from a
+/// live `eth_call`.
+#[utoipa::path(get, path = "/v1/verify", tag = "public",
+    params(
+        ("holder" = String, Query, description = "Holder address"),
+        ("type" = String, Query, description = "Credential type id"),
+        ("source" = Option<String>, Query, description = "`mirror` (default) or `chain`"),
+    ),
+    responses((status = 200, body = Verification), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Verification>, ApiError> {
+    let holder = address(
+        "holder",
+        q.get("holder")
+            .ok_or_else(|| ApiError::field("missing", "holder", "holder is required"))?,
+    )?;
+    let t = type_id(
+        "type",
+        q.get("type")
+            .ok_or_else(|| ApiError::field("missing", "type", "type is required"))?,
+    )?;
+    let check_yourself = format!(
+        "cast call {} \"isValid(address,uint256)(bool)\" {holder} {t} --rpc-url <your RPC>",
+        state.registry
+    );
+    match q.get("source").map(String::as_str).unwrap_or("mirror") {
+        "mirror" => {
+            if state
+                .store
+                .credential_type(state.chain_id, t)
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::NotFound(format!(
+                    "credential type {t} does not exist"
+                )));
+            }
+            let now = now(&state).await?;
+            let row = state.store.credential(state.chain_id, t, holder).await?;
+            let reflects = reflects(&state).await?;
+            Ok(Json(match row {
+                Some(c) => Verification {
+                    holder: holder.to_string(),
+                    type_id: t,
+                    valid: c.is_valid_at(now),
+                    status: credential_status_name(&c, now),
+                    issued_at: c.issued_at,
+                    expires_at: c.expires_at,
+                    reason: c.reason,
+                    source: "mirror",
+                    reflects,
+                    check_yourself,
+                },
+                None => Verification {
+                    holder: holder.to_string(),
+                    type_id: t,
+                    valid: false,
+                    status: "none".into(),
+                    issued_at: 0,
+                    expires_at: 0,
+                    reason: 0,
+                    source: "mirror",
+                    reflects,
+                    check_yourself,
+                },
+            }))
+        }
+        "chain" => {
+            let unavailable = |e: alloy::contract::Error| {
+                ApiError::Unavailable(format!("the node did not answer: {e}"))
+            };
+            let head = state
+                .provider
+                .get_block_number()
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("the node did not answer: {e}")))?;
+            let reg = CredentialRegistry::new(state.registry, &state.provider);
+            let count = reg
+                .typeCount()
+                .block(BlockId::number(head))
+                .call()
+                .await
+                .map_err(unavailable)?;
+            if U256::from(t) > count {
+                return Err(ApiError::NotFound(format!(
+                    "credential type {t} does not exist"
+                )));
+            }
+            let c = reg
+                .credentialOf(holder, U256::from(t))
+                .block(BlockId::number(head))
+                .call()
+                .await
+                .map_err(unavailable)?;
+            let expires_at = c.expiresAt.to::<u64>();
+            let status = match c.status {
+                0 => "none".to_string(),
+                credential_status::ACTIVE if !c.valid && expires_at != 0 => "expired".into(),
+                credential_status::ACTIVE => "active".into(),
+                credential_status::SUSPENDED => "suspended".into(),
+                credential_status::REVOKED => "revoked".into(),
+                credential_status::RENOUNCED => "renounced".into(),
+                credential_status::RECOVERED => "recovered".into(),
+                _ => "unknown".into(),
+            };
+            let final_block = state
+                .store
+                .cursor(state.chain_id)
+                .await?
+                .map_or(0, |c| c.final_block);
+            Ok(Json(Verification {
+                holder: holder.to_string(),
+                type_id: t,
+                valid: c.valid,
+                status,
+                issued_at: c.issuedAt.to::<u64>(),
+                expires_at,
+                reason: c.reason,
+                source: "chain",
+                reflects: Reflects {
+                    block: Some(head),
+                    is_final: head <= final_block,
+                },
+                check_yourself,
+            }))
+        }
+        other => Err(ApiError::field(
+            "invalid_source",
+            "source",
+            format!("source {other:?} is not one of: mirror, chain"),
+        )),
+    }
+}

@@ -1,0 +1,225 @@
+//! The public HTTP API against the real stack: a `laurel serve` process over anvil and Postgres, credentials
+//! issued and revoked through the CLI, then every public endpoint read over HTTP — and bad input answered
+//! with JSON 4xx errors.
+
+use std::time::{Duration, Instant};
+
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::transports::http::reqwest;
+use anyhow::{bail, Result};
+use serde_json::Value;
+
+use super::issuance::{holder, Harness};
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn get(base: &str, path: &str) -> Result<(u16, Value)> {
+    let r = reqwest::get(format!("{base}{path}")).await?;
+    let status = r.status().as_u16();
+    let body = r.text().await?;
+    let json = serde_json::from_str(&body)
+        .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {body}"));
+    Ok((status, json))
+}
+
+#[tokio::test]
+async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_gets_json_4xx(
+) -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let (a, b) = (holder(1), holder(2));
+    for who in [a, b] {
+        let (code, out) = h.run(&["issue", "--type", &t, "--holder", &format!("{who:#x}")])?;
+        assert_eq!(code, 0, "{out}");
+    }
+    let (code, out) = h.run(&[
+        "revoke",
+        "--type",
+        &t,
+        "--holder",
+        &format!("{b:#x}"),
+        "--reason",
+        "4",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+
+    let port = free_port()?;
+    let serve = h.serve(port, &[])?;
+    let base = format!("http://127.0.0.1:{port}");
+    // Ready once the node, the database and a caught-up indexer all answer.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("/readyz never became ready");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let head = ProviderBuilder::new()
+        .connect_http(h.node.endpoint_url())
+        .get_block_number()
+        .await?;
+
+    let (s, types) = get(&base, "/v1/types").await?;
+    assert_eq!(s, 200);
+    assert_eq!(types[0]["name"], "Rust Fundamentals", "{types}");
+    assert_eq!(types[0]["supply"], 1, "one live credential: {types}");
+    let (s, one) = get(&base, &format!("/v1/types/{t}")).await?;
+    assert_eq!((s, one["id"].as_u64()), (200, Some(h.type_id)));
+    assert!(one["flags"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|x| x == "revocable")));
+    let (s, e) = get(&base, "/v1/types/999").await?;
+    assert_eq!((s, e["error"].as_str()), (404, Some("not_found")), "{e}");
+    let (s, e) = get(&base, "/v1/types/abc").await?;
+    assert_eq!(
+        (s, e["error"].as_str(), e["field"].as_str()),
+        (400, Some("invalid_type"), Some("id")),
+        "{e}"
+    );
+    let (s, tiers) = get(&base, "/v1/tiers").await?;
+    assert_eq!((s, tiers.as_array().map(Vec::len)), (200, Some(0)));
+
+    let (s, creds) = get(&base, &format!("/v1/holders/{a:#x}/credentials")).await?;
+    assert_eq!(s, 200);
+    assert_eq!(creds["reflects"]["block"], head, "{creds}");
+    let c = &creds["credentials"][0];
+    assert_eq!(
+        (c["status"].as_str(), c["valid"].as_bool()),
+        (Some("active"), Some(true)),
+        "{creds}"
+    );
+    assert_eq!(c["type_name"], "Rust Fundamentals");
+    let (s, creds) = get(&base, &format!("/v1/holders/{b:#x}/credentials")).await?;
+    assert_eq!(s, 200);
+    assert_eq!(creds["credentials"][0]["status"], "revoked");
+    assert_eq!(creds["credentials"][0]["reason"], 4);
+    let (s, ms) = get(&base, &format!("/v1/holders/{a:#x}/memberships")).await?;
+    assert_eq!(
+        (s, ms["memberships"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    let (s, e) = get(
+        &base,
+        "/v1/holders/0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD/credentials",
+    )
+    .await?;
+    assert_eq!(
+        (s, e["error"].as_str(), e["field"].as_str()),
+        (400, Some("invalid_address"), Some("address")),
+        "{e}"
+    );
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("checksum")),
+        "{e}"
+    );
+
+    for source in ["mirror", "chain"] {
+        let (s, v) = get(
+            &base,
+            &format!("/v1/verify?holder={a:#x}&type={t}&source={source}"),
+        )
+        .await?;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            (v["valid"].as_bool(), v["status"].as_str()),
+            (Some(true), Some("active")),
+            "{v}"
+        );
+        assert_eq!(v["source"], source);
+        assert_eq!(v["reflects"]["block"], head);
+        assert!(v["check_yourself"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("cast call ")));
+        let (_, v) = get(
+            &base,
+            &format!("/v1/verify?holder={b:#x}&type={t}&source={source}"),
+        )
+        .await?;
+        assert_eq!(
+            (
+                v["valid"].as_bool(),
+                v["status"].as_str(),
+                v["reason"].as_u64()
+            ),
+            (Some(false), Some("revoked"), Some(4)),
+            "{v}"
+        );
+        let (_, v) = get(
+            &base,
+            &format!(
+                "/v1/verify?holder={:#x}&type={t}&source={source}",
+                holder(3)
+            ),
+        )
+        .await?;
+        assert_eq!(
+            (v["valid"].as_bool(), v["status"].as_str()),
+            (Some(false), Some("none")),
+            "{v}"
+        );
+        let (s, e) = get(
+            &base,
+            &format!("/v1/verify?holder={a:#x}&type=999&source={source}"),
+        )
+        .await?;
+        assert_eq!(s, 404, "{e}");
+    }
+    for (query, field) in [
+        (format!("holder={a:#x}"), "type"),
+        (format!("type={t}"), "holder"),
+        (format!("holder=0x12&type={t}"), "holder"),
+        (format!("holder={a:#x}&type=-1"), "type"),
+        (format!("holder={a:#x}&type={t}&source=oracle"), "source"),
+    ] {
+        let (s, e) = get(&base, &format!("/v1/verify?{query}")).await?;
+        assert_eq!((s, e["field"].as_str()), (400, Some(field)), "{query}: {e}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    let (s, e) = get(&base, "/v1/nothing-here").await?;
+    assert_eq!((s, e["error"].as_str()), (404, Some("not_found")));
+    let (s, health) = get(&base, "/healthz").await?;
+    assert_eq!((s, health["status"].as_str()), (200, Some("ok")));
+    let (s, doc) = get(&base, "/openapi.json").await?;
+    assert_eq!(s, 200);
+    for path in [
+        "/v1/verify",
+        "/v1/types/{id}",
+        "/v1/holders/{address}/credentials",
+        "/readyz",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    assert!(metrics.contains("laurel_indexer_events_total"), "{metrics}");
+
+    // CORS is open for the public reads, and every response carries a request id.
+    let r = reqwest::Client::new()
+        .get(format!("{base}/v1/types"))
+        .header("origin", "https://employer.example")
+        .send()
+        .await?;
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers().contains_key("x-request-id"));
+    assert!(r.headers()["cache-control"].to_str()?.contains("max-age"));
+
+    drop(serve);
+    h.db.drop_now().await
+}
