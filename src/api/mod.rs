@@ -4,6 +4,7 @@
 //! size limit, with CORS open for the public reads.
 
 pub mod error;
+pub mod metadata;
 pub mod public;
 
 use std::net::SocketAddr;
@@ -102,6 +103,22 @@ pub fn router(state: AppState) -> Router {
             get(public::holder_memberships),
         )
         .route("/v1/verify", get(public::verify))
+        .route(
+            "/v1/metadata/{chain}/{token}",
+            get(metadata::credential_metadata),
+        )
+        .route(
+            "/v1/metadata/{chain}/{token}/image.svg",
+            get(metadata::credential_image),
+        )
+        .route(
+            "/v1/membership-metadata/{chain}/{token}",
+            get(metadata::membership_metadata),
+        )
+        .route(
+            "/v1/membership-metadata/{chain}/{token}/image.svg",
+            get(metadata::membership_image),
+        )
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=2"),

@@ -287,7 +287,8 @@ fn type_id(field: &str, s: &str) -> Result<u64, ApiError> {
     }
 }
 
-async fn now(state: &AppState) -> Result<u64, ApiError> {
+/// The time of the block the mirror reflects (the chain's clock, not ours), for judging expiry.
+pub async fn mirror_now(state: &AppState) -> Result<u64, ApiError> {
     let cursor = state.store.cursor(state.chain_id).await?;
     // Judge expiry by the time of the block the mirror reflects (the chain's clock, not ours).
     match cursor.and_then(|c| c.indexed_block) {
@@ -383,7 +384,7 @@ pub async fn holder_credentials(
     let holder = address("address", &holder)?;
     let (names, now, reflects) = (
         type_names(&state).await?,
-        now(&state).await?,
+        mirror_now(&state).await?,
         reflects(&state).await?,
     );
     let credentials = state
@@ -409,7 +410,7 @@ pub async fn holder_memberships(
     Path(holder): Path<String>,
 ) -> Result<Json<HolderMemberships>, ApiError> {
     let holder = address("address", &holder)?;
-    let (now, reflects) = (now(&state).await?, reflects(&state).await?);
+    let (now, reflects) = (mirror_now(&state).await?, reflects(&state).await?);
     let memberships = state
         .store
         .memberships_of_holder(state.chain_id, holder)
@@ -463,7 +464,7 @@ pub async fn verify(
                     "credential type {t} does not exist"
                 )));
             }
-            let now = now(&state).await?;
+            let now = mirror_now(&state).await?;
             let row = state.store.credential(state.chain_id, t, holder).await?;
             let reflects = reflects(&state).await?;
             Ok(Json(match row {

@@ -187,6 +187,61 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
         assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
+    // Wallet metadata: tokenURI = <base URI><token id>, which the deployment points at this server.
+    let token = |who: alloy::primitives::Address| {
+        (alloy::primitives::U256::from(h.type_id) << 160)
+            | alloy::primitives::U256::from_be_slice(who.as_slice())
+    };
+    let (s, m) = get(&base, &format!("/v1/metadata/31337/{}", token(a))).await?;
+    assert_eq!(
+        (s, m["name"].as_str()),
+        (200, Some("Rust Fundamentals")),
+        "{m}"
+    );
+    let attr = |m: &Value, k: &str| {
+        m["attributes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["trait_type"] == k))
+            .map(|x| x["value"].clone())
+    };
+    assert_eq!(attr(&m, "Status"), Some(Value::from("active")), "{m}");
+    assert!(attr(&m, "Issued")
+        .and_then(|v| v.as_u64())
+        .is_some_and(|t| t > 0));
+    let image = m["image"].as_str().unwrap_or_default().to_string();
+    assert!(
+        image.ends_with(&format!("/{}/image.svg", token(a))),
+        "{image}"
+    );
+    let svg = reqwest::get(format!("{base}/v1/metadata/31337/{}/image.svg", token(a))).await?;
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await?;
+    assert!(
+        svg.starts_with("<svg") && svg.contains("Rust Fundamentals") && svg.contains(">active<"),
+        "{svg}"
+    );
+    let (_, m) = get(&base, &format!("/v1/metadata/31337/{:#x}", token(b))).await?;
+    assert_eq!(
+        attr(&m, "Status"),
+        Some(Value::from("revoked")),
+        "hex token ids work too: {m}"
+    );
+    let svg = reqwest::get(format!("{base}/v1/metadata/31337/{}/image.svg", token(b)))
+        .await?
+        .text()
+        .await?;
+    assert!(svg.contains(">revoked<"), "{svg}");
+    let (s, e) = get(&base, &format!("/v1/metadata/1/{}", token(a))).await?;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (404, Some("not_found")),
+        "another chain: {e}"
+    );
+    let (s, e) = get(&base, "/v1/metadata/31337/12ab").await?;
+    assert_eq!((s, e["field"].as_str()), (400, Some("tokenId")), "{e}");
+    let (s, _) = get(&base, "/v1/membership-metadata/31337/5").await?;
+    assert_eq!(s, 404);
+
     let (s, e) = get(&base, "/v1/nothing-here").await?;
     assert_eq!((s, e["error"].as_str()), (404, Some("not_found")));
     let (s, health) = get(&base, "/healthz").await?;
