@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod metadata;
+pub mod page;
 pub mod public;
 
 use std::net::SocketAddr;
@@ -126,6 +127,8 @@ pub fn router(state: AppState) -> Router {
         .layer(CorsLayer::permissive());
     Router::new()
         .merge(public)
+        .route("/verify", get(page::verify_form))
+        .route("/verify/{address}", get(page::verify_address))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

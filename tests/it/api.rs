@@ -11,6 +11,29 @@ use serde_json::Value;
 
 use super::issuance::{holder, Harness};
 
+/// Waits until the server's mirror reflects the chain's current head.
+async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
+    let head = ProviderBuilder::new()
+        .connect_http(h.node.endpoint_url())
+        .get_block_number()
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/v1/holders/{:#x}/credentials", holder(0))).await
+        {
+            if let Ok(v) = r.json::<Value>().await {
+                if v["reflects"]["block"].as_u64().is_some_and(|b| b >= head) {
+                    return Ok(head);
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the mirror never reached block {head}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -63,10 +86,7 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let head = ProviderBuilder::new()
-        .connect_http(h.node.endpoint_url())
-        .get_block_number()
-        .await?;
+    let head = wait_for_head(&h, &base).await?;
 
     let (s, types) = get(&base, "/v1/types").await?;
     assert_eq!(s, 200);
@@ -275,6 +295,132 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
     assert!(r.headers().contains_key("x-request-id"));
     assert!(r.headers()["cache-control"].to_str()?.contains("max-age"));
 
+    drop(serve);
+    h.db.drop_now().await
+}
+
+/// Runs headless Chromium (Debian's package, installed by scripts/setup) with `args`.
+fn chromium(args: &[&str]) -> Result<std::process::Output> {
+    let bin = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {b}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "headless Chromium is not installed: run scripts/setup (apt-get install chromium)"
+            )
+        })?;
+    Ok(std::process::Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+        ])
+        .args(args)
+        .output()?)
+}
+
+#[tokio::test]
+async fn the_verify_page_renders_in_headless_chromium_without_javascript() -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let (a, b) = (holder(1), holder(2));
+    for who in [a, b] {
+        let (code, out) = h.run(&["issue", "--type", &t, "--holder", &format!("{who:#x}")])?;
+        assert_eq!(code, 0, "{out}");
+    }
+    let (code, out) = h.run(&[
+        "revoke",
+        "--type",
+        &t,
+        "--holder",
+        &format!("{b:#x}"),
+        "--reason",
+        "2",
+    ])?;
+    assert_eq!(code, 0, "{out}");
+    let port = free_port()?;
+    let serve = h.serve(port, &[])?;
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if Instant::now() > deadline {
+            bail!("/readyz never became ready");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for_head(&h, &base).await?;
+
+    // Server-rendered: the HTML itself carries the answers, and no script is needed.
+    let html = reqwest::get(format!("{base}/verify/{a:#x}"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        !html.contains("<script"),
+        "the page must work without JavaScript"
+    );
+    assert!(html.contains("name=\"viewport\""), "readable on a phone");
+    for want in [
+        "Rust Fundamentals",
+        "Valid",
+        "cast call",
+        "isValid(address,uint256)(bool)",
+        "Reflects",
+    ] {
+        assert!(html.contains(want), "{want} missing: {html}");
+    }
+    let html = reqwest::get(format!("{base}/verify?address={b:#x}"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        html.contains("Revoked") && html.contains("Reason code"),
+        "{html}"
+    );
+    let r = reqwest::get(format!("{base}/verify?address=0x1234")).await?;
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await?.contains("is not an address"));
+    let form = reqwest::get(format!("{base}/verify")).await?.text().await?;
+    assert!(form.contains("<form") && form.contains("name=\"address\""));
+
+    // Headless Chromium renders it at a phone's width; the screenshot is kept for people to look at.
+    let shots = super::support::root().join("target/screenshots");
+    std::fs::create_dir_all(&shots)?;
+    let png = shots.join("verify-page.png");
+    let _ = std::fs::remove_file(&png);
+    let url = format!("{base}/verify/{a:#x}");
+    let out = chromium(&[
+        "--window-size=412,915",
+        &format!("--screenshot={}", png.display()),
+        &url,
+    ])?;
+    assert!(
+        png.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png)?;
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000,
+        "a real PNG ({} bytes)",
+        bytes.len()
+    );
+    let dom = chromium(&["--dump-dom", &url])?;
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("Rust Fundamentals") && dom.contains("Valid"),
+        "{dom}"
+    );
     drop(serve);
     h.db.drop_now().await
 }

@@ -1,0 +1,187 @@
+//! The employer's verify page: `GET /verify` (a form) and `GET /verify/{address}` (or `/verify?address=`).
+//! Server-rendered HTML, useful without JavaScript and readable on a phone. For each credential it shows
+//! the status, the dates, the block the answer reflects (and whether it is final), and the exact one-line
+//! on-chain call that checks it without trusting this service.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::public::{address, mirror_now};
+use super::AppState;
+use crate::cli::verify::date;
+use crate::indexer::project::credential_status;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const STYLE: &str = r#"
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#1a1a1a;line-height:1.45}
+main{max-width:46rem;margin:0 auto;padding:1rem}
+h1{font-size:1.4rem;margin:.5rem 0 1rem}
+form{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:1rem}
+input{flex:1 1 16rem;font:inherit;padding:.6rem;border:1px solid #bbb;border-radius:.4rem;min-width:0}
+button{font:inherit;padding:.6rem 1rem;border:0;border-radius:.4rem;background:#1f4fa3;color:#fff}
+.card{background:#fff;border:1px solid #e2e4e8;border-radius:.6rem;padding:1rem;margin:.75rem 0}
+.card h2{font-size:1.1rem;margin:0 0 .4rem}
+.status{display:inline-block;font-weight:600;padding:.1rem .5rem;border-radius:1rem;font-size:.9rem}
+.valid{background:#e8f5ee;color:#1f7a4d}.warn{background:#fff5e0;color:#8a5a00}.bad{background:#fdecec;color:#9b1c1c}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.6rem 0}
+dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
+code{display:block;background:#0f172a;color:#e2e8f0;padding:.6rem;border-radius:.4rem;font-size:.8rem;overflow-wrap:anywhere;white-space:pre-wrap}
+.muted{color:#555;font-size:.9rem;overflow-wrap:anywhere}.error{color:#9b1c1c}
+"#;
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
+        esc(title)
+    )
+}
+
+fn form(value: &str) -> String {
+    format!(
+        "<h1>Verify Laurel credentials</h1>\
+         <form method=\"get\" action=\"/verify\"><label class=\"muted\" for=\"address\" style=\"flex-basis:100%\">Wallet address of the holder</label>\
+         <input id=\"address\" name=\"address\" placeholder=\"0x…\" value=\"{}\" autocomplete=\"off\" spellcheck=\"false\">\
+         <button type=\"submit\">Verify</button></form>",
+        esc(value)
+    )
+}
+
+/// `GET /verify` — the form, or the results when `?address=` is given.
+pub async fn verify_form(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match q.get("address").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        Some(a) => results(&state, a).await,
+        None => Html(layout(
+            "Verify Laurel credentials",
+            &format!(
+                "{}<p class=\"muted\">Paste a wallet address to see its credentials, as the chain holds them, \
+                 with the one-line call that checks each without trusting this page.</p>",
+                form("")
+            ),
+        ))
+        .into_response(),
+    }
+}
+
+/// `GET /verify/{address}` — the results for one holder.
+pub async fn verify_address(State(state): State<AppState>, Path(a): Path<String>) -> Response {
+    results(&state, &a).await
+}
+
+async fn results(state: &AppState, input: &str) -> Response {
+    let holder = match address("address", input) {
+        Ok(h) => h,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Html(layout(
+                    "Not an address",
+                    &format!(
+                        "{}<p class=\"error\">{}</p>",
+                        form(input),
+                        esc(&e.to_string())
+                    ),
+                )),
+            )
+                .into_response()
+        }
+    };
+    match render(state, holder).await {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn render(
+    state: &AppState,
+    holder: alloy::primitives::Address,
+) -> Result<String, super::error::ApiError> {
+    let now = mirror_now(state).await?;
+    let cursor = state.store.cursor(state.chain_id).await?;
+    let block = cursor.and_then(|c| c.indexed_block);
+    let is_final = cursor.is_some_and(|c| block.is_some_and(|b| b <= c.final_block));
+    let names: HashMap<u64, String> = state
+        .store
+        .credential_types(state.chain_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.type_id, t.name))
+        .collect();
+    let creds = state
+        .store
+        .credentials_of_holder(state.chain_id, holder)
+        .await?;
+    let mut body = form(&holder.to_string());
+    body.push_str(&format!(
+        "<p class=\"muted\">Holder <strong>{holder}</strong> on chain {}. {}</p>",
+        state.chain_id,
+        match block {
+            Some(b) => format!(
+                "This page reflects block {b}{}.",
+                if is_final {
+                    " (final)"
+                } else {
+                    " (not yet final)"
+                }
+            ),
+            None => "The mirror has not indexed any block yet.".into(),
+        }
+    ));
+    if creds.is_empty() {
+        body.push_str("<div class=\"card\"><h2>No credentials</h2><p>This address was never issued a Laurel credential on this chain.</p></div>");
+    }
+    for c in creds {
+        let valid = c.is_valid_at(now);
+        let (label, class) = match c.status {
+            credential_status::ACTIVE if valid => ("Valid", "valid"),
+            credential_status::ACTIVE => ("Expired", "warn"),
+            credential_status::SUSPENDED => ("Suspended", "warn"),
+            credential_status::REVOKED => ("Revoked", "bad"),
+            credential_status::RENOUNCED => ("Renounced", "bad"),
+            credential_status::RECOVERED => ("Moved to a new wallet", "bad"),
+            _ => ("Unknown", "bad"),
+        };
+        let name = names
+            .get(&c.type_id)
+            .cloned()
+            .unwrap_or_else(|| format!("Credential type {}", c.type_id));
+        let call = format!(
+            "cast call {} \"isValid(address,uint256)(bool)\" {holder} {} --rpc-url <RPC URL of chain {}>",
+            state.registry, c.type_id, state.chain_id
+        );
+        body.push_str(&format!(
+            "<section class=\"card\"><h2>{}</h2><span class=\"status {class}\">{label}</span>\
+             <dl><dt>Type</dt><dd>{}</dd><dt>Issued</dt><dd>{}</dd><dt>Expires</dt><dd>{}</dd>{}\
+             <dt>Issuer</dt><dd>{}</dd><dt>Reflects</dt><dd>block {}{}</dd></dl>\
+             <p class=\"muted\">Check it yourself, without trusting this page:</p><code>{}</code></section>",
+            esc(&name),
+            c.type_id,
+            date(c.issued_at),
+            if c.expires_at == 0 { "never".to_string() } else { date(c.expires_at) },
+            if c.reason != 0 {
+                format!("<dt>Reason code</dt><dd>{}</dd>", c.reason)
+            } else {
+                String::new()
+            },
+            c.issuer,
+            block.map_or("-".into(), |b| b.to_string()),
+            if is_final { " (final)" } else { "" },
+            esc(&call)
+        ));
+    }
+    Ok(layout(&format!("Credentials of {holder}"), &body))
+}
