@@ -145,6 +145,9 @@ enum Command {
     /// (a change is scheduled automatically when the signer's role has an execution delay).
     #[command(subcommand)]
     Gov(laurel::cli::gov::GovCmd),
+    /// Administration of the service itself: API keys of the admin HTTP API.
+    #[command(subcommand)]
+    Admin(laurel::cli::admin::AdminCmd),
     /// Chain head, indexed head, final head, queue depth, pending transactions, cost per credential.
     Status {
         /// Print JSON instead of text.
@@ -444,6 +447,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = App::build(s).await?;
             laurel::startup::sync_mirror(&app, Duration::from_secs(5)).await?;
             laurel::cli::gov::run(&app, key, cmd).await?;
+        }
+        Command::Admin(cmd) => {
+            init_tracing("warn");
+            let s = settings(&cli.global)?;
+            let url = s
+                .database_url
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("no database: set DATABASE_URL"))?;
+            let store = laurel::store::Store::connect(&url).await?;
+            store.migrate().await?;
+            laurel::cli::admin::run(&store, cmd).await?;
         }
         Command::Status { json } => {
             init_tracing("warn");

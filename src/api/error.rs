@@ -35,6 +35,15 @@ pub enum ApiError {
     /// The thing asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// No or unknown credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The credentials lack a scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body or batch is too large.
+    #[error("{0}")]
+    TooLarge(String),
     /// The mirror or the node cannot answer right now.
     #[error("{0}")]
     Unavailable(String),
@@ -74,6 +83,9 @@ impl IntoResponse for ApiError {
                 field,
             } => (StatusCode::BAD_REQUEST, code, message, field),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m, None),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

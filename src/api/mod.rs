@@ -3,6 +3,7 @@
 //! field?}`; every request runs in a tracing span carrying its `x-request-id`, under a timeout and a body
 //! size limit, with CORS open for the public reads.
 
+pub mod admin;
 pub mod error;
 pub mod metadata;
 pub mod page;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub registry: Address,
     /// Blocks behind the head after which `/readyz` reports the indexer as lagging.
     pub max_lag: u64,
+    /// The service's issuing key, when it has one (admin issuance needs it).
+    pub signer: Option<Address>,
 }
 
 impl AppState {
@@ -53,7 +56,13 @@ impl AppState {
             chain_id: app.chain_id(),
             registry: app.deployment.credential_registry,
             max_lag: 20,
+            signer: None,
         }
+    }
+
+    /// The same state with the service's issuing address.
+    pub fn with_signer(self, signer: Option<Address>) -> Self {
+        Self { signer, ..self }
     }
 }
 
@@ -62,7 +71,7 @@ impl AppState {
 #[openapi(
     info(
         title = "Laurel",
-        description = "Verifiable micro-credentials and memberships on an Ethereum L2: public reads and verification."
+        description = "Verifiable micro-credentials and memberships on an Ethereum L2: public reads, verification, wallet metadata and admin issuance."
     ),
     paths(
         public::types,
@@ -71,6 +80,12 @@ impl AppState {
         public::holder_credentials,
         public::holder_memberships,
         public::verify,
+        metadata::credential_metadata,
+        metadata::credential_image,
+        metadata::membership_metadata,
+        metadata::membership_image,
+        admin::create_issuances,
+        admin::issuance,
         healthz,
         readyz
     ),
@@ -84,10 +99,33 @@ impl AppState {
         public::HolderMemberships,
         public::Verification,
         public::Reflects,
+        metadata::TokenMetadata,
+        metadata::Attribute,
+        admin::IssuanceBody,
+        admin::IssuanceInput,
+        admin::IssuanceStatus,
+        admin::IssuanceAccepted,
+        admin::Rejected,
+        admin::ItemError,
         Health
-    ))
+    )),
+    modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;
+
+/// Declares the `api_key` bearer scheme the admin endpoints use.
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
@@ -125,8 +163,15 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("public, max-age=2"),
         ))
         .layer(CorsLayer::permissive());
+    let admin = Router::new()
+        .route(
+            "/v1/issuances",
+            axum::routing::post(admin::create_issuances),
+        )
+        .route("/v1/issuances/{id}", get(admin::issuance));
     Router::new()
         .merge(public)
+        .merge(admin)
         .route("/verify", get(page::verify_form))
         .route("/verify/{address}", get(page::verify_address))
         .route("/healthz", get(healthz))

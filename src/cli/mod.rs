@@ -1,6 +1,7 @@
 //! What the `laurel` commands do (the binary parses flags and calls these). This is the edge of the
 //! program, so errors are `anyhow` with messages meant for the admin at the terminal.
 
+pub mod admin;
 pub mod dev;
 pub mod gov;
 pub mod issue;

@@ -862,3 +862,19 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// The transaction carrying request `id`'s batch: the mined one, else the newest signed one.
+    pub async fn request_tx(&self, id: i64) -> Result<Option<B256>, StoreError> {
+        let hash = sqlx::query_scalar!(
+            r#"SELECT coalesce(b.tx_hash, (SELECT t.tx_hash FROM batch_transactions t WHERE t.batch_id = b.id
+                                           ORDER BY t.created_at DESC, t.tx_hash LIMIT 1)) AS "hash"
+               FROM issuance_requests r JOIN issuance_batches b ON b.id = r.batch_id WHERE r.id = $1"#,
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .flatten();
+        Ok(hash.as_deref().map(b256))
+    }
+}

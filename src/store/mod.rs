@@ -4,6 +4,7 @@
 //! commits or unwinds ranges; [`projection`] holds the state tables folded from the events in the same
 //! transactions, their undo log, and the reads the CLI and API use.
 
+pub mod api_keys;
 pub mod issuance;
 pub mod mirror;
 pub mod projection;

@@ -424,3 +424,181 @@ async fn the_verify_page_renders_in_headless_chromium_without_javascript() -> Re
     drop(serve);
     h.db.drop_now().await
 }
+
+async fn post(
+    base: &str,
+    key: Option<&str>,
+    idem: Option<&str>,
+    body: String,
+) -> Result<(u16, Value)> {
+    let mut r = reqwest::Client::new()
+        .post(format!("{base}/v1/issuances"))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(k) = key {
+        r = r.bearer_auth(k);
+    }
+    if let Some(i) = idem {
+        r = r.header("idempotency-key", i);
+    }
+    let r = r.send().await?;
+    let status = r.status().as_u16();
+    let text = r.text().await?;
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
+    ))
+}
+
+#[tokio::test]
+async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() -> Result<()> {
+    let h = Harness::new().await?;
+    let port = free_port()?;
+    let serve = h.serve(port, &[])?;
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if Instant::now() > deadline {
+            bail!("/readyz never became ready");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for_head(&h, &base).await?;
+    let create = |name: &str, scopes: &str| -> Result<String> {
+        let out = h
+            .laurel(&["admin", "key", "create", "--name", name, "--scopes", scopes])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    };
+    let issuer = create("erp", "issue")?;
+    let reader = create("dashboard", "read")?;
+    assert!(issuer.starts_with("lrl_") && issuer.len() > 60);
+    let (h1, h2) = (format!("{:#x}", holder(1)), format!("{:#x}", holder(2)));
+    let batch = format!(
+        r#"{{"issuances":[{{"type":1,"holder":"{h1}"}},{{"type":1,"holder":"{h2}","expires":"2030-01-01"}}]}}"#
+    );
+
+    let (s, e) = post(&base, None, None, batch.clone()).await?;
+    assert_eq!((s, e["error"].as_str()), (401, Some("unauthorized")), "{e}");
+    let (s, _) = post(&base, Some("lrl_nonsense"), None, batch.clone()).await?;
+    assert_eq!(s, 401);
+    let (s, e) = post(&base, Some(&reader), None, batch.clone()).await?;
+    assert_eq!((s, e["error"].as_str()), (403, Some("forbidden")), "{e}");
+
+    let (s, first) = post(&base, Some(&issuer), Some("batch-1"), batch.clone()).await?;
+    assert_eq!(s, 202, "{first}");
+    assert_eq!(first["created"], true);
+    let ids: Vec<i64> = first["issuances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let (s, again) = post(&base, Some(&issuer), Some("batch-1"), batch.clone()).await?;
+    assert_eq!(
+        (s, again["created"].as_bool()),
+        (202, Some(false)),
+        "{again}"
+    );
+    let again_ids: Vec<i64> = again["issuances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(again_ids, ids, "a repeat returns the first result");
+
+    // All or nothing: two bad items, nothing queued.
+    let bad = format!(
+        r#"{{"issuances":[{{"type":1,"holder":"0x12"}},{{"type":99,"holder":"{:#x}"}}]}}"#,
+        holder(3)
+    );
+    let (s, e) = post(&base, Some(&issuer), None, bad).await?;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (422, Some("invalid_items")),
+        "{e}"
+    );
+    assert_eq!(e["items"][0]["field"], "holder");
+    assert_eq!(e["items"][1]["index"], 1, "{e}");
+    assert!(
+        e["items"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{e}"
+    );
+    let (s, e) = post(&base, Some(&issuer), None, "{not json".into()).await?;
+    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_json")), "{e}");
+    let many = format!(
+        r#"{{"issuances":[{}]}}"#,
+        (0..1001)
+            .map(|i| format!(r#"{{"type":1,"holder":"{:#x}"}}"#, holder(10_000 + i)))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let (s, e) = post(&base, Some(&issuer), None, many).await?;
+    assert_eq!(s, 413, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("1000"), "{e}");
+
+    // The running serve issues them; the reader key follows them to confirmation.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for id in &ids {
+        loop {
+            let r = reqwest::Client::new()
+                .get(format!("{base}/v1/issuances/{id}"))
+                .bearer_auth(&reader)
+                .send()
+                .await?;
+            assert_eq!(r.status().as_u16(), 200);
+            let v: Value = r.json().await?;
+            if v["state"] == "confirmed" {
+                assert!(v["tx_hash"].as_str().is_some_and(|t| t.len() == 66), "{v}");
+                assert!(v["block"].as_u64().is_some(), "{v}");
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("request {id} not confirmed: {v}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    assert_eq!(h.mints().await?, 2);
+    let r = reqwest::Client::new()
+        .get(format!("{base}/v1/issuances/999999"))
+        .bearer_auth(&reader)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 404);
+
+    // A revoked key stops working.
+    let out = h.laurel(&["admin", "key", "list"]).output()?;
+    let list = String::from_utf8(out.stdout)?;
+    assert!(
+        list.contains("erp") && list.contains("live") && !list.contains(&issuer),
+        "{list}"
+    );
+    let id = list
+        .lines()
+        .find(|l| l.contains("erp"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(h
+        .laurel(&["admin", "key", "revoke", &id])
+        .status()?
+        .success());
+    let (s, _) = post(&base, Some(&issuer), None, batch).await?;
+    assert_eq!(s, 401);
+    drop(serve);
+    h.db.drop_now().await
+}

@@ -1,0 +1,423 @@
+//! Admin endpoints, authenticated with API keys (`Authorization: Bearer <key>`; keys are created with
+//! `laurel admin key create --scopes issue,…`, stored hashed, revocable). A missing or unknown key is 401, a
+//! key without the endpoint's scope is 403, both as JSON.
+//!
+//! `POST /v1/issuances` queues one issuance or a batch (up to 1,000) after the same checks as the CLI; it is
+//! all or nothing (a 422 lists every bad item and queues none). An `Idempotency-Key` header makes a repeat
+//! return the first result. `GET /v1/issuances/{id}` tells where a request is.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::AppState;
+use crate::issuance::request::{derived_key, parse_address, parse_expiry};
+use crate::store::api_keys::ApiKey;
+use crate::store::issuance::{NewRequest, Request};
+
+/// Largest batch one request may carry.
+pub const MAX_ITEMS: usize = 1_000;
+
+/// Scopes an API key may hold.
+pub const SCOPES: &[&str] = &["issue", "read"];
+
+/// Hash under which a key is stored.
+pub fn key_hash(key: &str) -> alloy::primitives::B256 {
+    alloy::primitives::keccak256(key.as_bytes())
+}
+
+/// The API key a request authenticated with.
+pub struct Caller(pub ApiKey);
+
+impl Caller {
+    /// Fails with 403 unless the key holds `scope`.
+    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
+        if self.0.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "API key {:?} lacks the {scope:?} scope; create one with `laurel admin key create --scopes {scope}`",
+                self.0.name
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("send an API key: `Authorization: Bearer <key>`".into())
+            })?;
+        let key = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
+            })?;
+        state
+            .store
+            .api_key_by_hash(key_hash(key))
+            .await?
+            .map(Caller)
+            .ok_or_else(|| ApiError::Unauthorized("this API key is unknown or revoked".into()))
+    }
+}
+
+/// One issuance in a request body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuanceInput {
+    /// Credential type id.
+    #[serde(rename = "type")]
+    pub type_id: u64,
+    /// Holder address (EIP-55 checksum when mixed case).
+    pub holder: String,
+    /// Expiry: unix seconds or `YYYY-MM-DD`; absent = the type's default.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub expires: Option<serde_json::Value>,
+    /// keccak-256 of the evidence document, 0x-prefixed.
+    #[serde(default)]
+    pub evidence_hash: Option<String>,
+}
+
+/// The body of `POST /v1/issuances`: one issuance, or `{"issuances": [...]}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum IssuanceBody {
+    /// A batch.
+    Batch {
+        /// The issuances (1 to 1,000).
+        issuances: Vec<IssuanceInput>,
+    },
+    /// A single issuance.
+    One(IssuanceInput),
+}
+
+/// Where one issuance request is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuanceStatus {
+    /// Request id.
+    pub id: i64,
+    /// queued, submitted, confirmed or failed.
+    pub state: &'static str,
+    /// Credential type id.
+    #[serde(rename = "type")]
+    pub type_id: u64,
+    /// Holder (EIP-55).
+    pub holder: String,
+    /// The transaction carrying it, once sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_hash: Option<String>,
+    /// The block whose event confirmed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<u64>,
+    /// Why it failed, or why it waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn status_of(r: &Request, tx: Option<alloy::primitives::B256>) -> IssuanceStatus {
+    IssuanceStatus {
+        id: r.id,
+        state: r.state.as_str(),
+        type_id: r.type_id,
+        holder: r.holder.to_string(),
+        tx_hash: r.confirmed_tx.or(tx).map(|h| format!("{h:#x}")),
+        block: r.confirmed_block,
+        reason: r.error.clone(),
+    }
+}
+
+/// The answer of `POST /v1/issuances`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuanceAccepted {
+    /// One entry per input, in order.
+    pub issuances: Vec<IssuanceStatus>,
+    /// False when this repeats an earlier request with the same Idempotency-Key.
+    pub created: bool,
+}
+
+/// One bad item of a rejected batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemError {
+    /// Index in `issuances` (0 for a single issuance).
+    pub index: usize,
+    /// Field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A 422: every bad item; nothing was queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rejected {
+    /// `invalid_items`.
+    pub error: &'static str,
+    /// Summary.
+    pub message: String,
+    /// The bad items.
+    pub items: Vec<ItemError>,
+}
+
+fn reject(items: Vec<ItemError>) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(Rejected {
+            error: "invalid_items",
+            message: format!(
+                "{} item(s) cannot be issued; nothing was queued",
+                items.len()
+            ),
+            items,
+        }),
+    )
+        .into_response()
+}
+
+/// Queues issuances: one, or a batch of up to 1,000 (scope `issue`).
+#[utoipa::path(post, path = "/v1/issuances", tag = "admin",
+    request_body = IssuanceBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key returns the first result")),
+    responses((status = 202, body = IssuanceAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = Rejected)),
+    security(("api_key" = [])))]
+pub async fn create_issuances(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    caller.require("issue")?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge("the body is larger than 1 MiB".into())
+        } else {
+            ApiError::BadRequest {
+                code: "invalid_body",
+                message: e.body_text(),
+                field: None,
+            }
+        }
+    })?;
+    let parsed: IssuanceBody = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("the body is not an issuance or {{\"issuances\": [...]}}: {e}"),
+        field: None,
+    })?;
+    let items = match parsed {
+        IssuanceBody::Batch { issuances } => issuances,
+        IssuanceBody::One(one) => vec![one],
+    };
+    if items.is_empty() {
+        return Err(ApiError::field("empty", "issuances", "the batch is empty"));
+    }
+    if items.len() > MAX_ITEMS {
+        return Err(ApiError::TooLarge(format!(
+            "{} issuances in one request; the limit is {MAX_ITEMS}",
+            items.len()
+        )));
+    }
+    let idem = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 150)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key",
+                        "the Idempotency-Key must be 1 to 150 visible ASCII characters",
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    let signer = state.signer.ok_or_else(|| {
+        ApiError::Unavailable("this server has no signing key, so it cannot issue".into())
+    })?;
+
+    // Parse every item; all or nothing.
+    let mut errors = Vec::new();
+    let mut requests = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let holder = match parse_address(&item.holder) {
+            Ok(h) => h,
+            Err(e) => {
+                errors.push(ItemError {
+                    index,
+                    field: Some("holder"),
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if item.type_id == 0 {
+            errors.push(ItemError {
+                index,
+                field: Some("type"),
+                message: "type ids start at 1".into(),
+            });
+            continue;
+        }
+        let expires_at = match &item.expires {
+            None | Some(serde_json::Value::Null) => Ok(0),
+            Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
+            Some(serde_json::Value::String(s)) => parse_expiry(s),
+            Some(other) => parse_expiry(&other.to_string()),
+        };
+        let expires_at = match expires_at {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(ItemError {
+                    index,
+                    field: Some("expires"),
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let evidence_hash = match item.evidence_hash.as_deref() {
+            None => alloy::primitives::B256::ZERO,
+            Some(h) => match h.parse() {
+                Ok(h) if h_len_ok(item.evidence_hash.as_deref()) => h,
+                _ => {
+                    errors.push(ItemError {
+                        index,
+                        field: Some("evidence_hash"),
+                        message: format!("{h:?} is not a 0x-prefixed 32-byte hash"),
+                    });
+                    continue;
+                }
+            },
+        };
+        let idempotency_key = match &idem {
+            Some(k) => format!("api:{}:{k}:{index}", caller.0.id),
+            None => derived_key(
+                state.chain_id,
+                item.type_id,
+                holder,
+                expires_at,
+                evidence_hash,
+            ),
+        };
+        requests.push((
+            index,
+            NewRequest {
+                idempotency_key,
+                type_id: item.type_id,
+                holder,
+                expires_at,
+                evidence_hash,
+                source: format!("api:{}", caller.0.id),
+            },
+        ));
+    }
+    let now = super::public::mirror_now(&state).await?;
+    let checks = crate::issuance::precheck::check_all(
+        &state.store,
+        state.chain_id,
+        signer,
+        now,
+        requests.iter().map(|(_, r)| r),
+    )
+    .await?;
+    // Every problem at once: the items that did not parse and those the checks refuse.
+    errors.extend(requests.iter().zip(checks).filter_map(|((index, _), c)| {
+        c.err().map(|e| ItemError {
+            index: *index,
+            field: None,
+            message: e.to_string(),
+        })
+    }));
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.index);
+        return Ok(reject(errors));
+    }
+    let reqs: Vec<NewRequest> = requests.into_iter().map(|(_, r)| r).collect();
+    let results = state.store.enqueue(state.chain_id, &reqs).await?;
+    let mut out = Vec::with_capacity(results.len());
+    let mut created = false;
+    for (index, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(e) => {
+                created |= e.created;
+                out.push(status_of(&e.request, None));
+            }
+            Err(c) => {
+                return Ok(reject(vec![ItemError {
+                    index,
+                    field: None,
+                    message: format!(
+                    "the idempotency key was already used by request {} for a different credential",
+                    c.existing_id
+                ),
+                }]))
+            }
+        }
+    }
+    state
+        .store
+        .audit(
+            Some(state.chain_id),
+            &format!("api:{}", caller.0.id),
+            "issue.enqueue",
+            &serde_json::json!({"count": out.len(), "created": created}),
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(IssuanceAccepted {
+            issuances: out,
+            created,
+        }),
+    )
+        .into_response())
+}
+
+fn h_len_ok(s: Option<&str>) -> bool {
+    s.is_some_and(|s| s.len() == 66 && s.starts_with("0x"))
+}
+
+/// Where an issuance request is (scope `issue` or `read`).
+#[utoipa::path(get, path = "/v1/issuances/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = IssuanceStatus), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn issuance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IssuanceStatus>, ApiError> {
+    if caller.require("read").is_err() {
+        caller.require("issue")?;
+    }
+    let id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError::field("invalid_id", "id", format!("{id:?} is not a request id"))
+    })?;
+    let r = state
+        .store
+        .requests(&[id])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::NotFound(format!("no issuance request {id}")))?;
+    let tx = state.store.request_tx(id).await?;
+    Ok(Json(status_of(&r, tx)))
+}

@@ -1,0 +1,91 @@
+//! API keys of the admin HTTP API: created with a name and scopes, stored as a hash, looked up by hash,
+//! revocable.
+
+use alloy::primitives::B256;
+
+use super::{Store, StoreError};
+
+/// A stored API key (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Key id.
+    pub id: i64,
+    /// Name given at creation.
+    pub name: String,
+    /// The key's first characters.
+    pub prefix: String,
+    /// Scopes, e.g. `issue`, `revoke`.
+    pub scopes: Vec<String>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+impl Store {
+    /// Stores a new key's hash; returns its id.
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        prefix: &str,
+        key_hash: B256,
+        scopes: &[String],
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, $4) RETURNING id",
+            name,
+            prefix,
+            key_hash.as_slice(),
+            scopes
+        )
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// The live key with this hash, marking it used.
+    pub async fn api_key_by_hash(&self, key_hash: B256) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query!(
+            "UPDATE api_keys SET last_used_at = now() WHERE key_hash = $1 AND revoked_at IS NULL
+             RETURNING id, name, prefix, scopes",
+            key_hash.as_slice()
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| ApiKey {
+            id: r.id,
+            name: r.name,
+            prefix: r.prefix,
+            scopes: r.scopes,
+            revoked: false,
+        }))
+    }
+
+    /// Every key, newest first.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = sqlx::query!(
+            "SELECT id, name, prefix, scopes, revoked_at IS NOT NULL AS \"revoked!\" FROM api_keys ORDER BY id DESC"
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ApiKey {
+                id: r.id,
+                name: r.name,
+                prefix: r.prefix,
+                scopes: r.scopes,
+                revoked: r.revoked,
+            })
+            .collect())
+    }
+
+    /// Revokes key `id`; false when no live key has that id.
+    pub async fn revoke_api_key(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query!(
+            "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+            id
+        )
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+}
