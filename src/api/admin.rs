@@ -26,7 +26,7 @@ use crate::store::issuance::{NewRequest, Request};
 pub const MAX_ITEMS: usize = 1_000;
 
 /// Scopes an API key may hold.
-pub const SCOPES: &[&str] = &["issue", "read"];
+pub const SCOPES: &[&str] = &["issue", "read", "revoke", "renew", "membership"];
 
 /// Hash under which a key is stored.
 pub fn key_hash(key: &str) -> alloy::primitives::B256 {
@@ -250,7 +250,7 @@ pub async fn create_issuances(
                 .to_string(),
         ),
     };
-    let signer = state.signer.ok_or_else(|| {
+    let signer = state.signer.as_ref().map(|s| s.address()).ok_or_else(|| {
         ApiError::Unavailable("this server has no signing key, so it cannot issue".into())
     })?;
 
@@ -420,4 +420,224 @@ pub async fn issuance(
         .ok_or_else(|| ApiError::NotFound(format!("no issuance request {id}")))?;
     let tx = state.store.request_tx(id).await?;
     Ok(Json(status_of(&r, tx)))
+}
+
+/// A status change of one credential.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// Credential type id.
+    #[serde(rename = "type")]
+    pub type_id: u64,
+    /// Holder address.
+    pub holder: String,
+    /// Reason code (revocations and suspensions; 0-255).
+    #[serde(default)]
+    pub reason: u8,
+    /// New expiry (renewals): unix seconds or `YYYY-MM-DD`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub until: Option<serde_json::Value>,
+}
+
+/// A membership grant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipGrant {
+    /// Tier id.
+    pub tier: u64,
+    /// Holder address.
+    pub holder: String,
+}
+
+/// A change done on chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Done {
+    /// Transaction hash.
+    pub tx_hash: String,
+    /// Block it was mined in.
+    pub block: u64,
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge("the body is larger than 1 MiB".into())
+        } else {
+            ApiError::BadRequest {
+                code: "invalid_body",
+                message: e.body_text(),
+                field: None,
+            }
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("the body does not match this endpoint's schema: {e}"),
+        field: None,
+    })
+}
+
+fn signer_of(state: &AppState) -> Result<alloy::signers::local::PrivateKeySigner, ApiError> {
+    state.signer.clone().ok_or_else(|| {
+        ApiError::Unavailable(
+            "this server has no signing key, so it cannot send transactions".into(),
+        )
+    })
+}
+
+fn outcome(r: anyhow::Result<crate::cli::ops::Outcome>) -> Result<Json<Done>, ApiError> {
+    match r {
+        Ok(crate::cli::ops::Outcome::Executed { tx, block }) => Ok(Json(Done { tx_hash: tx, block })),
+        Ok(crate::cli::ops::Outcome::Scheduled { tx, when }) => Err(ApiError::Unprocessable(format!(
+            "the change needs a governance delay; it was scheduled in {tx}, executable from unix time {when}"
+        ))),
+        Err(e) => match e.downcast_ref::<crate::chain::tx::TxError>() {
+            Some(crate::chain::tx::TxError::Refused(why)) => Err(ApiError::Unprocessable(why.clone())),
+            Some(crate::chain::tx::TxError::Timeout { hash, .. }) => Err(ApiError::Unavailable(format!(
+                "transaction {hash} was sent but not mined in time; check it later"
+            ))),
+            _ => Err(ApiError::Internal(format!("{e:#}"))),
+        },
+    }
+}
+
+async fn credential_change(
+    state: AppState,
+    caller: Caller,
+    scope: &str,
+    body: Result<Bytes, BytesRejection>,
+    make: impl FnOnce(&StatusChange) -> Result<crate::cli::ops::CredentialOp, ApiError>,
+) -> Result<Json<Done>, ApiError> {
+    caller.require(scope)?;
+    let req: StatusChange = json_body(body)?;
+    let holder = super::public::address("holder", &req.holder)?;
+    if req.type_id == 0 {
+        return Err(ApiError::field(
+            "invalid_type",
+            "type",
+            "type ids start at 1",
+        ));
+    }
+    let op = make(&req)?;
+    let signer = signer_of(&state)?;
+    let r = crate::cli::ops::credential_op(&state.app, signer, req.type_id, holder, op).await;
+    outcome(r)
+}
+
+/// Revokes a credential (scope `revoke`).
+#[utoipa::path(post, path = "/v1/revocations", tag = "admin", request_body = StatusChange,
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn revocations(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Done>, ApiError> {
+    credential_change(state, caller, "revoke", body, |r| {
+        Ok(crate::cli::ops::CredentialOp::Revoke(r.reason))
+    })
+    .await
+}
+
+/// Suspends a credential (scope `revoke`).
+#[utoipa::path(post, path = "/v1/suspensions", tag = "admin", request_body = StatusChange,
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn suspensions(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Done>, ApiError> {
+    credential_change(state, caller, "revoke", body, |r| {
+        Ok(crate::cli::ops::CredentialOp::Suspend(r.reason))
+    })
+    .await
+}
+
+/// Reinstates a suspended credential (scope `revoke`).
+#[utoipa::path(post, path = "/v1/reinstatements", tag = "admin", request_body = StatusChange,
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn reinstatements(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Done>, ApiError> {
+    credential_change(state, caller, "revoke", body, |_| {
+        Ok(crate::cli::ops::CredentialOp::Reinstate)
+    })
+    .await
+}
+
+/// Renews a credential to a new expiry (scope `renew`).
+#[utoipa::path(post, path = "/v1/renewals", tag = "admin", request_body = StatusChange,
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn renewals(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Done>, ApiError> {
+    credential_change(state, caller, "renew", body, |r| {
+        let until = match &r.until {
+            Some(serde_json::Value::String(s)) => parse_expiry(s),
+            Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
+            _ => {
+                return Err(ApiError::field(
+                    "missing",
+                    "until",
+                    "until (the new expiry) is required",
+                ))
+            }
+        }
+        .map_err(|e| ApiError::field("invalid_expiry", "until", e.to_string()))?;
+        if until == 0 {
+            return Err(ApiError::field(
+                "invalid_expiry",
+                "until",
+                "until must be a date",
+            ));
+        }
+        Ok(crate::cli::ops::CredentialOp::Renew(until))
+    })
+    .await
+}
+
+/// Grants a membership of a tier (scope `membership`).
+#[utoipa::path(post, path = "/v1/membership-grants", tag = "admin", request_body = MembershipGrant,
+    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn membership_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Done>, ApiError> {
+    caller.require("membership")?;
+    let req: MembershipGrant = json_body(body)?;
+    let holder = super::public::address("holder", &req.holder)?;
+    if req.tier == 0 {
+        return Err(ApiError::field(
+            "invalid_tier",
+            "tier",
+            "tier ids start at 1",
+        ));
+    }
+    let signer = signer_of(&state)?;
+    let r = crate::cli::ops::membership_op(
+        &state.app,
+        signer,
+        req.tier,
+        holder,
+        crate::cli::ops::MembershipOp::Grant,
+    )
+    .await;
+    outcome(r)
 }

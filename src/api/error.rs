@@ -44,6 +44,9 @@ pub enum ApiError {
     /// The body or batch is too large.
     #[error("{0}")]
     TooLarge(String),
+    /// Well-formed, but the chain (or the policy) refuses it.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The mirror or the node cannot answer right now.
     #[error("{0}")]
     Unavailable(String),
@@ -86,6 +89,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
+            ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, "refused", m, None),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m, None),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

@@ -43,8 +43,10 @@ pub struct AppState {
     pub registry: Address,
     /// Blocks behind the head after which `/readyz` reports the indexer as lagging.
     pub max_lag: u64,
-    /// The service's issuing key, when it has one (admin issuance needs it).
-    pub signer: Option<Address>,
+    /// The service's signing key, when it has one (admin issuance and status changes need it).
+    pub signer: Option<alloy::signers::local::PrivateKeySigner>,
+    /// The wired app (for sending status changes).
+    pub app: crate::startup::App,
 }
 
 impl AppState {
@@ -57,11 +59,12 @@ impl AppState {
             registry: app.deployment.credential_registry,
             max_lag: 20,
             signer: None,
+            app: app.clone(),
         }
     }
 
-    /// The same state with the service's issuing address.
-    pub fn with_signer(self, signer: Option<Address>) -> Self {
+    /// The same state with the service's signing key.
+    pub fn with_signer(self, signer: Option<alloy::signers::local::PrivateKeySigner>) -> Self {
         Self { signer, ..self }
     }
 }
@@ -86,6 +89,11 @@ impl AppState {
         metadata::membership_image,
         admin::create_issuances,
         admin::issuance,
+        admin::revocations,
+        admin::suspensions,
+        admin::reinstatements,
+        admin::renewals,
+        admin::membership_grants,
         healthz,
         readyz
     ),
@@ -107,6 +115,9 @@ impl AppState {
         admin::IssuanceAccepted,
         admin::Rejected,
         admin::ItemError,
+        admin::StatusChange,
+        admin::MembershipGrant,
+        admin::Done,
         Health
     )),
     modifiers(&ApiKeyScheme)
@@ -168,7 +179,18 @@ pub fn router(state: AppState) -> Router {
             "/v1/issuances",
             axum::routing::post(admin::create_issuances),
         )
-        .route("/v1/issuances/{id}", get(admin::issuance));
+        .route("/v1/issuances/{id}", get(admin::issuance))
+        .route("/v1/revocations", axum::routing::post(admin::revocations))
+        .route("/v1/suspensions", axum::routing::post(admin::suspensions))
+        .route(
+            "/v1/reinstatements",
+            axum::routing::post(admin::reinstatements),
+        )
+        .route("/v1/renewals", axum::routing::post(admin::renewals))
+        .route(
+            "/v1/membership-grants",
+            axum::routing::post(admin::membership_grants),
+        );
     Router::new()
         .merge(public)
         .merge(admin)

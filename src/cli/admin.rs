@@ -23,7 +23,8 @@ pub enum KeyCmd {
         /// A name to recognise it by (e.g. the system that will use it).
         #[arg(long)]
         name: String,
-        /// Comma-separated scopes: issue (queue issuances and read them), read (read issuance requests).
+        /// Comma-separated scopes: issue (queue issuances), read (read issuance requests), revoke (revoke,
+        /// suspend, reinstate), renew, membership (grant memberships).
         #[arg(long, value_name = "LIST")]
         scopes: String,
     },

@@ -44,7 +44,7 @@ pub async fn run(
     signer: Option<PrivateKeySigner>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
-    let signer_address = signer.as_ref().map(|s| s.address());
+    let api_signer = signer.clone();
     let worker = signer.map(|s| Arc::new(app.worker(s, worker_config_from_env())));
     if worker.is_none() {
         tracing::warn!(
@@ -52,7 +52,7 @@ pub async fn run(
         );
     }
     let handles = super::spawn_pipeline(&app, worker, shutdown.clone());
-    let router = crate::api::router(crate::api::AppState::of(&app).with_signer(signer_address));
+    let router = crate::api::router(crate::api::AppState::of(&app).with_signer(api_signer));
     let served = crate::api::serve(app.settings.listen, router, shutdown.clone()).await;
     for h in handles {
         let _ = h.await;

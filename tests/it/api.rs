@@ -580,6 +580,91 @@ async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() ->
         .await?;
     assert_eq!(r.status().as_u16(), 404);
 
+    // Status changes, sent by the server's key for a key with the scope; refusals name the chain's reason.
+    let changer = create("registrar", "revoke,renew,membership")?;
+    let send = |path: &'static str, key: String, body: String| {
+        let base = base.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .post(format!("{base}{path}"))
+                .bearer_auth(key)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            let status = r.status().as_u16();
+            Ok::<_, anyhow::Error>((status, r.json::<Value>().await?))
+        }
+    };
+    let (s, e) = send(
+        "/v1/revocations",
+        issuer.clone(),
+        format!(r#"{{"type":1,"holder":"{h1}","reason":5}}"#),
+    )
+    .await?;
+    assert_eq!(s, 403, "the issue scope does not revoke: {e}");
+    let (s, e) = send(
+        "/v1/suspensions",
+        changer.clone(),
+        format!(r#"{{"type":1,"holder":"{h1}","reason":1}}"#),
+    )
+    .await?;
+    assert_eq!((s, e["error"].as_str()), (422, Some("refused")), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be suspended"),
+        "{e}"
+    );
+    let (s, done) = send(
+        "/v1/revocations",
+        changer.clone(),
+        format!(r#"{{"type":1,"holder":"{h1}","reason":5}}"#),
+    )
+    .await?;
+    assert_eq!(s, 200, "{done}");
+    assert!(
+        done["tx_hash"].as_str().is_some_and(|t| t.len() == 66),
+        "{done}"
+    );
+    let (s, e) = send(
+        "/v1/revocations",
+        changer.clone(),
+        format!(r#"{{"type":1,"holder":"{h1}","reason":5}}"#),
+    )
+    .await?;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("no live credential"),
+        "{e}"
+    );
+    let (s, e) = send(
+        "/v1/renewals",
+        changer.clone(),
+        format!(r#"{{"type":1,"holder":"{h2}"}}"#),
+    )
+    .await?;
+    assert_eq!((s, e["field"].as_str()), (400, Some("until")), "{e}");
+    let (s, e) = send(
+        "/v1/revocations",
+        changer.clone(),
+        r#"{"type":1,"holder":"0x12"}"#.into(),
+    )
+    .await?;
+    assert_eq!((s, e["field"].as_str()), (400, Some("holder")), "{e}");
+    let (s, e) = send(
+        "/v1/membership-grants",
+        changer.clone(),
+        format!(r#"{{"tier":7,"holder":"{h2}"}}"#),
+    )
+    .await?;
+    assert_eq!(s, 422, "no such tier: {e}");
+    assert!(!h.valid_on_chain(holder(1)).await?, "revoked on chain");
+
     // A revoked key stops working.
     let out = h.laurel(&["admin", "key", "list"]).output()?;
     let list = String::from_utf8(out.stdout)?;
