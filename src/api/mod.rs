@@ -200,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/docs", get(page::docs))
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(1 << 20))

@@ -185,3 +185,51 @@ async fn render(
     }
     Ok(layout(&format!("Credentials of {holder}"), &body))
 }
+
+/// `GET /docs` — the API reference, rendered on the server from the same OpenAPI document as
+/// `/openapi.json`.
+pub async fn docs() -> Html<String> {
+    use utoipa::OpenApi;
+    let doc = super::ApiDoc::openapi();
+    let mut body = String::from(
+        "<h1>Laurel API</h1><p class=\"muted\">Generated from the code; the machine-readable document is \
+         <a href=\"/openapi.json\">/openapi.json</a>. Admin endpoints take <code style=\"display:inline;padding:.1rem .3rem\">Authorization: Bearer &lt;key&gt;</code> \
+         (keys from <code style=\"display:inline;padding:.1rem .3rem\">laurel admin key create</code>). Errors are JSON <code style=\"display:inline;padding:.1rem .3rem\">{error, message, field?}</code>.</p>",
+    );
+    for (path, item) in doc.paths.paths.iter() {
+        let ops = [
+            ("GET", item.get.as_ref()),
+            ("POST", item.post.as_ref()),
+            ("PUT", item.put.as_ref()),
+            ("DELETE", item.delete.as_ref()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            let summary = op
+                .summary
+                .clone()
+                .or_else(|| op.description.clone())
+                .unwrap_or_default();
+            let params: Vec<String> = op
+                .parameters
+                .iter()
+                .flatten()
+                .map(|p| esc(&p.name))
+                .collect();
+            let codes: Vec<String> = op.responses.responses.keys().map(|c| esc(c)).collect();
+            body.push_str(&format!(
+                "<section class=\"card\"><h2><span class=\"status valid\">{method}</span> {}</h2><p>{}</p>\
+                 <dl>{}<dt>Responses</dt><dd>{}</dd></dl></section>",
+                esc(path),
+                esc(&summary),
+                if params.is_empty() {
+                    String::new()
+                } else {
+                    format!("<dt>Parameters</dt><dd>{}</dd>", params.join(", "))
+                },
+                codes.join(", ")
+            ));
+        }
+    }
+    Html(layout("Laurel API", &body))
+}

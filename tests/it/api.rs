@@ -279,6 +279,13 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
             "{path} missing from the OpenAPI document"
         );
     }
+    let docs = reqwest::get(format!("{base}/docs")).await?.text().await?;
+    assert!(
+        docs.contains("/v1/verify")
+            && docs.contains("/v1/issuances")
+            && docs.contains("/openapi.json"),
+        "{docs}"
+    );
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await?
         .text()
