@@ -300,7 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             };
             let app = Arc::new(App::build(s).await?);
-            laurel::cli::serve::run(app, key, shutdown_on_signals()).await?;
+            laurel::cli::serve::run(app, key, shutdown_on_signals(), |_| {}).await?;
         }
         Command::Issue(a) => {
             init_tracing("warn");

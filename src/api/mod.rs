@@ -4,6 +4,7 @@
 //! size limit, with CORS open for the public reads.
 
 pub mod admin;
+pub mod cache;
 pub mod error;
 pub mod metadata;
 pub mod page;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub signer: Option<alloy::signers::local::PrivateKeySigner>,
     /// The wired app (for sending status changes).
     pub app: crate::startup::App,
+    /// The hot-path view of the mirror.
+    pub cache: std::sync::Arc<cache::MirrorCache>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
             max_lag: 20,
             signer: None,
             app: app.clone(),
+            cache: Default::default(),
         }
     }
 
@@ -339,15 +343,19 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves `router` on `addr` until `shutdown` turns true, finishing in-flight requests.
+/// Binds the listen address (before anything announces it).
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, finishing in-flight requests.
 pub async fn serve(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
     tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {

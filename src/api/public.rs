@@ -454,20 +454,22 @@ pub async fn verify(
     );
     match q.get("source").map(String::as_str).unwrap_or("mirror") {
         "mirror" => {
-            if state
-                .store
-                .credential_type(state.chain_id, t)
-                .await?
-                .is_none()
-            {
+            let snap = state.cache.snapshot(&state.store, state.chain_id).await?;
+            if !snap.types.contains(&t) {
                 return Err(ApiError::NotFound(format!(
                     "credential type {t} does not exist"
                 )));
             }
-            let now = mirror_now(&state).await?;
-            let row = state.store.credential(state.chain_id, t, holder).await?;
-            let reflects = reflects(&state).await?;
-            Ok(Json(match row {
+            let answer = state
+                .cache
+                .answer(&state.store, state.chain_id, &snap, holder, t)
+                .await?;
+            let now = snap.time;
+            let reflects = Reflects {
+                block: snap.block,
+                is_final: snap.is_final,
+            };
+            Ok(Json(match answer.row {
                 Some(c) => Verification {
                     holder: holder.to_string(),
                     type_id: t,

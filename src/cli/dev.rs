@@ -341,12 +341,12 @@ pub async fn run(args: DevArgs) -> Result<()> {
                 root.join("node_modules/.bin").display()
             ),
         )?;
-        let d = &app.deployment;
-        println!(
+        let d = app.deployment.clone();
+        let banner = format!(
             "\nLaurel dev stack {}\n\
              \n  chain       anvil, chain id 31337, {rpc}\
              \n  database    {}\
-             \n  HTTP        http://{}  (GET /healthz, /metrics)\
+             \n  HTTP        http://{{listen}}  (the verify page at /verify, the API reference at /docs)\
              \n  credentials {}\
              \n  memberships {}\
              \n  governance  {}\
@@ -360,14 +360,17 @@ pub async fn run(args: DevArgs) -> Result<()> {
              \n\nCtrl-C stops everything (the chain is saved; `scripts/dev --fresh` starts over).",
             if reused { "(reused)" } else { "(new)" },
             crate::config::redact_password(&database_url),
-            app.settings.listen,
             d.credential_registry,
             d.membership_registry,
             d.access_manager,
             env_file.display(),
         );
         let shutdown = super::shutdown_on_signals();
-        super::serve::run(app, Some(signer), shutdown).await
+        // The banner (and the env file's promise) only once the HTTP port is bound.
+        super::serve::run(app, Some(signer), shutdown, move |listen| {
+            println!("{}", banner.replace("{listen}", &listen.to_string()));
+        })
+        .await
     }
     .await;
     eprintln!("dev: stopping anvil (saving the chain)…");

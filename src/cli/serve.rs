@@ -39,11 +39,15 @@ pub fn worker_config_from_env() -> WorkerConfig {
 }
 
 /// Runs the service until `shutdown` turns true.
+/// `on_listening` runs once the HTTP port is bound (`laurel dev` prints its banner there).
 pub async fn run(
     app: Arc<App>,
     signer: Option<PrivateKeySigner>,
     shutdown: watch::Receiver<bool>,
+    on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
+    let listener = crate::api::bind(app.settings.listen).await?;
+    on_listening(listener.local_addr()?);
     let api_signer = signer.clone();
     let worker = signer.map(|s| Arc::new(app.worker(s, worker_config_from_env())));
     if worker.is_none() {
@@ -53,7 +57,7 @@ pub async fn run(
     }
     let handles = super::spawn_pipeline(&app, worker, shutdown.clone());
     let router = crate::api::router(crate::api::AppState::of(&app).with_signer(api_signer));
-    let served = crate::api::serve(app.settings.listen, router, shutdown.clone()).await;
+    let served = crate::api::serve(listener, router, shutdown.clone()).await;
     for h in handles {
         let _ = h.await;
     }
