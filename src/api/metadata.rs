@@ -75,15 +75,7 @@ pub fn parse_token(s: &str) -> Result<U256, ApiError> {
 }
 
 fn status_of(status: u8, expires_at: u64, now: u64) -> &'static str {
-    match status {
-        credential_status::ACTIVE if expires_at != 0 && expires_at <= now => "expired",
-        credential_status::ACTIVE => "active",
-        credential_status::SUSPENDED => "suspended",
-        credential_status::REVOKED => "revoked",
-        credential_status::RENOUNCED => "renounced",
-        credential_status::RECOVERED => "recovered",
-        _ => "unknown",
-    }
+    credential_status::name(status, expires_at, now)
 }
 
 fn date_attr(name: &'static str, t: u64) -> Attribute {
@@ -172,13 +164,7 @@ fn site_root(base: &str) -> String {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
+use super::escape as xml_escape;
 
 /// The SVG badge of a credential: its name and status.
 pub fn badge_svg(name: &str, status: &str, subtitle: &str) -> String {

@@ -14,13 +14,7 @@ use super::AppState;
 use crate::cli::verify::date;
 use crate::indexer::project::credential_status;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use super::escape as esc;
 
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#1a1a1a;line-height:1.45}

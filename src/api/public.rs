@@ -146,15 +146,7 @@ pub struct CredentialDto {
 }
 
 fn credential_status_name(c: &CredentialRow, now: u64) -> String {
-    match c.status {
-        credential_status::ACTIVE if c.expires_at != 0 && c.expires_at <= now => "expired".into(),
-        credential_status::ACTIVE => "active".into(),
-        credential_status::SUSPENDED => "suspended".into(),
-        credential_status::REVOKED => "revoked".into(),
-        credential_status::RENOUNCED => "renounced".into(),
-        credential_status::RECOVERED => "recovered".into(),
-        _ => "unknown".into(),
-    }
+    credential_status::name(c.status, c.expires_at, now).into()
 }
 
 fn credential_dto(c: CredentialRow, names: &HashMap<u64, String>, now: u64) -> CredentialDto {
@@ -524,15 +516,11 @@ pub async fn verify(
                 .await
                 .map_err(unavailable)?;
             let expires_at = c.expiresAt.to::<u64>();
-            let status = match c.status {
-                0 => "none".to_string(),
-                credential_status::ACTIVE if !c.valid && expires_at != 0 => "expired".into(),
-                credential_status::ACTIVE => "active".into(),
-                credential_status::SUSPENDED => "suspended".into(),
-                credential_status::REVOKED => "revoked".into(),
-                credential_status::RENOUNCED => "renounced".into(),
-                credential_status::RECOVERED => "recovered".into(),
-                _ => "unknown".into(),
+            // The chain's own `valid` flag decides expiry at the head; the name follows it.
+            let status = if c.status == credential_status::ACTIVE && !c.valid && expires_at != 0 {
+                "expired".to_string()
+            } else {
+                credential_status::name(c.status, 0, 0).to_string()
             };
             let final_block = state
                 .store

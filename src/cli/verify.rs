@@ -60,14 +60,10 @@ pub struct Report {
 }
 
 fn status_name(status: u8, valid: bool, expires_at: u64) -> String {
-    match status {
-        credential_status::ACTIVE if !valid && expires_at != 0 => "expired".into(),
-        credential_status::ACTIVE => "active".into(),
-        credential_status::SUSPENDED => "suspended".into(),
-        credential_status::REVOKED => "revoked".into(),
-        credential_status::RENOUNCED => "renounced".into(),
-        credential_status::RECOVERED => "recovered".into(),
-        _ => "none".into(),
+    if status == credential_status::ACTIVE && !valid && expires_at != 0 {
+        "expired".into()
+    } else {
+        credential_status::name(status, 0, 0).into()
     }
 }
 

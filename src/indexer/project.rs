@@ -54,6 +54,21 @@ pub mod credential_status {
     pub const RENOUNCED: u8 = 4;
     /// Moved to another address by governed recovery (token burned).
     pub const RECOVERED: u8 = 5;
+
+    /// The name of a status as people read it, at unix time `now`: an active credential past its expiry
+    /// is `expired`; 0 (never issued) is `none`.
+    pub fn name(status: u8, expires_at: u64, now: u64) -> &'static str {
+        match status {
+            0 => "none",
+            ACTIVE if expires_at != 0 && expires_at <= now => "expired",
+            ACTIVE => "active",
+            SUSPENDED => "suspended",
+            REVOKED => "revoked",
+            RENOUNCED => "renounced",
+            RECOVERED => "recovered",
+            _ => "unknown",
+        }
+    }
 }
 
 /// Membership status codes of the mirror: 1 and 2 as the MembershipRegistry stores them; the contract

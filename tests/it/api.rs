@@ -34,6 +34,26 @@ async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
     }
 }
 
+/// Starts `laurel serve` on a free port and waits until it is ready (node, database, indexer) and its mirror
+/// reflects the chain head; returns the process and the base URL.
+async fn start(h: &Harness) -> Result<(super::issuance::Serve, String, u64)> {
+    let port = free_port()?;
+    let serve = h.serve(port, &[])?;
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !reqwest::get(format!("{base}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if Instant::now() > deadline {
+            bail!("/readyz never became ready");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let head = wait_for_head(h, &base).await?;
+    Ok((serve, base, head))
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -70,23 +90,7 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
     ])?;
     assert_eq!(code, 0, "{out}");
 
-    let port = free_port()?;
-    let serve = h.serve(port, &[])?;
-    let base = format!("http://127.0.0.1:{port}");
-    // Ready once the node, the database and a caught-up indexer all answer.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("/readyz never became ready");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let head = wait_for_head(&h, &base).await?;
+    let (serve, base, head) = start(&h).await?;
 
     let (s, types) = get(&base, "/v1/types").await?;
     assert_eq!(s, 200);
@@ -352,20 +356,7 @@ async fn the_verify_page_renders_in_headless_chromium_without_javascript() -> Re
         "2",
     ])?;
     assert_eq!(code, 0, "{out}");
-    let port = free_port()?;
-    let serve = h.serve(port, &[])?;
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !reqwest::get(format!("{base}/readyz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        if Instant::now() > deadline {
-            bail!("/readyz never became ready");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    wait_for_head(&h, &base).await?;
+    let (serve, base, _) = start(&h).await?;
 
     // Server-rendered: the HTML itself carries the answers, and no script is needed.
     let html = reqwest::get(format!("{base}/verify/{a:#x}"))
@@ -460,20 +451,7 @@ async fn post(
 #[tokio::test]
 async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() -> Result<()> {
     let h = Harness::new().await?;
-    let port = free_port()?;
-    let serve = h.serve(port, &[])?;
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !reqwest::get(format!("{base}/readyz"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        if Instant::now() > deadline {
-            bail!("/readyz never became ready");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    wait_for_head(&h, &base).await?;
+    let (serve, base, _) = start(&h).await?;
     let create = |name: &str, scopes: &str| -> Result<String> {
         let out = h
             .laurel(&["admin", "key", "create", "--name", name, "--scopes", scopes])

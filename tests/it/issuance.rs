@@ -165,6 +165,27 @@ impl Harness {
         }
     }
 
+    /// Queues credentials of the harness's type for `holder(i)`, i in `range`, with `laurel issue --csv
+    /// --no-wait` (a running `serve` issues them).
+    pub(crate) fn queue_holders(
+        &self,
+        csv: &str,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<()> {
+        let lines: Vec<String> = range.map(|i| format!("{:#x},", holder(i))).collect();
+        let path = self.write_csv(csv, &lines)?;
+        let (code, out) = self.run(&[
+            "issue",
+            "--type",
+            &self.type_id.to_string(),
+            "--csv",
+            &path.display().to_string(),
+            "--no-wait",
+        ])?;
+        anyhow::ensure!(code == 0, "queueing {csv} failed: {out}");
+        Ok(())
+    }
+
     pub(crate) fn write_csv(&self, name: &str, lines: &[String]) -> Result<PathBuf> {
         let path = self.dir.join(name);
         std::fs::write(&path, format!("holder,expires\n{}\n", lines.join("\n")))?;
@@ -300,18 +321,7 @@ async fn two_serve_processes_on_one_database_issue_each_request_exactly_once() -
     let h = Harness::new().await?;
     let mut a = h.serve(0, &[])?;
     let mut b = h.serve(0, &[])?;
-    let t = h.type_id.to_string();
-    let lines: Vec<String> = (1..=300).map(|i| format!("{:#x},", holder(i))).collect();
-    let csv = h.write_csv("big.csv", &lines)?;
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &t,
-        "--csv",
-        &csv.display().to_string(),
-        "--no-wait",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    h.queue_holders("big.csv", 1..=300)?;
     let rows = h.wait_settled(300, 120).await;
     kill(&mut a);
     kill(&mut b);
@@ -333,18 +343,7 @@ async fn two_serve_processes_on_one_database_issue_each_request_exactly_once() -
 async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_nothing() -> Result<()>
 {
     let h = Harness::new().await?;
-    let t = h.type_id.to_string();
-    let lines: Vec<String> = (1..=50).map(|i| format!("{:#x},", holder(i))).collect();
-    let csv = h.write_csv("one.csv", &lines)?;
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &t,
-        "--csv",
-        &csv.display().to_string(),
-        "--no-wait",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    h.queue_holders("one.csv", 1..=50)?;
 
     // 1. The process dies right after recording the batch, before broadcasting it.
     let mut s = h.serve(0, &[("LAUREL_CRASH_AT", "after-record")])?;
@@ -366,17 +365,7 @@ async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_no
     provider
         .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
         .await?;
-    let lines: Vec<String> = (51..=100).map(|i| format!("{:#x},", holder(i))).collect();
-    let csv = h.write_csv("two.csv", &lines)?;
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &t,
-        "--csv",
-        &csv.display().to_string(),
-        "--no-wait",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    h.queue_holders("two.csv", 51..=100)?;
     let mut s = h.serve(0, &[])?;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -415,19 +404,8 @@ async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_no
 #[tokio::test]
 async fn a_reorg_that_drops_a_confirmed_batch_sends_it_again_and_confirms_it_once() -> Result<()> {
     let h = Harness::new().await?;
-    let t = h.type_id.to_string();
     let mut s = h.serve(0, &[])?;
-    let lines: Vec<String> = (1..=20).map(|i| format!("{:#x},", holder(i))).collect();
-    let csv = h.write_csv("reorg.csv", &lines)?;
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &t,
-        "--csv",
-        &csv.display().to_string(),
-        "--no-wait",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    h.queue_holders("reorg.csv", 1..=20)?;
     h.wait_settled(20, 60).await?;
     assert_eq!(h.mints().await?, 20);
     let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
@@ -484,22 +462,11 @@ async fn a_reorg_that_drops_a_confirmed_batch_sends_it_again_and_confirms_it_onc
 #[tokio::test]
 async fn a_stuck_transaction_is_replaced_with_higher_fees_and_issues_once() -> Result<()> {
     let h = Harness::new().await?;
-    let t = h.type_id.to_string();
     let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
     provider
         .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
         .await?;
-    let lines: Vec<String> = (1..=10).map(|i| format!("{:#x},", holder(i))).collect();
-    let csv = h.write_csv("stuck.csv", &lines)?;
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &t,
-        "--csv",
-        &csv.display().to_string(),
-        "--no-wait",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    h.queue_holders("stuck.csv", 1..=10)?;
     let mut s = h.serve(0, &[("LAUREL_STUCK_AFTER_SECS", "2")])?;
     // No block comes: after 2 s the worker re-signs the same nonce with higher fees.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -540,18 +507,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees_and_issues_once() -> R
 #[tokio::test]
 async fn killing_serve_again_and_again_mid_run_loses_and_doubles_nothing() -> Result<()> {
     let h = Harness::new().await?;
-    let t = h.type_id.to_string();
-    let lines: Vec<String> = (1..=600).map(|i| format!("{:#x},", holder(i))).collect();
-    let csv = h.write_csv("chaos.csv", &lines)?;
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &t,
-        "--csv",
-        &csv.display().to_string(),
-        "--no-wait",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    h.queue_holders("chaos.csv", 1..=600)?;
     // Small batches so that many are in flight when the process dies.
     let env = [("LAUREL_MAX_BATCH", "20"), ("LAUREL_MAX_IN_FLIGHT", "3")];
     let deadline = Instant::now() + Duration::from_secs(120);
