@@ -110,6 +110,28 @@ async fn base_uri(state: &AppState, memberships: bool) -> Result<String, ApiErro
         .unwrap_or_default())
 }
 
+/// The credential behind a metadata URL: its token id, mirror row, type name, and the mirror's clock.
+async fn load_credential(
+    state: &AppState,
+    chain: &str,
+    token: &str,
+) -> Result<(U256, crate::indexer::project::CredentialRow, String, u64), ApiError> {
+    parse_chain(state, chain)?;
+    let token = parse_token(token)?;
+    let c = state
+        .store
+        .credential_by_token(state.chain_id, token)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no credential has token id {token}")))?;
+    let name = state
+        .store
+        .credential_type(state.chain_id, c.type_id)
+        .await?
+        .map_or_else(|| format!("Credential type {}", c.type_id), |t| t.name);
+    let now = super::public::mirror_now(state).await?;
+    Ok((token, c, name, now))
+}
+
 /// ERC-721 metadata of a credential token (what its `tokenURI` returns).
 #[utoipa::path(get, path = "/v1/metadata/{chainId}/{tokenId}", tag = "wallets",
     params(("chainId" = String, Path, description = "Chain id"), ("tokenId" = String, Path, description = "Token id, decimal or 0x hex")),
@@ -118,22 +140,7 @@ pub async fn credential_metadata(
     State(state): State<AppState>,
     Path((chain, token)): Path<(String, String)>,
 ) -> Result<Json<TokenMetadata>, ApiError> {
-    parse_chain(&state, &chain)?;
-    let token = parse_token(&token)?;
-    let c = state
-        .store
-        .credential_by_token(state.chain_id, token)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no credential has token id {token}")))?;
-    let ty = state
-        .store
-        .credential_type(state.chain_id, c.type_id)
-        .await?;
-    let name = ty.as_ref().map_or_else(
-        || format!("Credential type {}", c.type_id),
-        |t| t.name.clone(),
-    );
-    let now = super::public::mirror_now(&state).await?;
+    let (token, c, name, now) = load_credential(&state, &chain, &token).await?;
     let status = status_of(c.status, c.expires_at, now);
     let base = base_uri(&state, false).await?;
     let mut attributes = vec![
@@ -196,19 +203,7 @@ pub async fn credential_image(
     State(state): State<AppState>,
     Path((chain, token)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    parse_chain(&state, &chain)?;
-    let token = parse_token(token.trim_end_matches(".svg"))?;
-    let c = state
-        .store
-        .credential_by_token(state.chain_id, token)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no credential has token id {token}")))?;
-    let ty = state
-        .store
-        .credential_type(state.chain_id, c.type_id)
-        .await?;
-    let name = ty.map_or_else(|| format!("Credential type {}", c.type_id), |t| t.name);
-    let now = super::public::mirror_now(&state).await?;
+    let (_, c, name, now) = load_credential(&state, &chain, token.trim_end_matches(".svg")).await?;
     let holder = c.holder.to_string();
     let short = format!("{}…{}", &holder[..6], &holder[38..]);
     Ok((
