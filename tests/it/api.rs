@@ -11,6 +11,32 @@ use serde_json::Value;
 
 use super::issuance::{holder, Harness};
 
+/// Issues the harness's type to holder(1) and holder(2) through the CLI, then revokes holder(2)'s with
+/// `reason`; returns the two holders.
+fn issue_two_revoke_second(
+    h: &Harness,
+    reason: &str,
+) -> Result<(alloy::primitives::Address, alloy::primitives::Address)> {
+    let t = h.type_id.to_string();
+    let (a, b) = (holder(1), holder(2));
+    for who in [a, b] {
+        let (code, out) = h.run(&["issue", "--type", &t, "--holder", &format!("{who:#x}")])?;
+        anyhow::ensure!(code == 0, "issue failed: {out}");
+    }
+    let revoke = [
+        "revoke",
+        "--type",
+        &t,
+        "--holder",
+        &format!("{b:#x}"),
+        "--reason",
+        reason,
+    ];
+    let (code, out) = h.run(&revoke)?;
+    anyhow::ensure!(code == 0, "revoke failed: {out}");
+    Ok((a, b))
+}
+
 /// Waits until the server's mirror reflects the chain's current head.
 async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
     let head = ProviderBuilder::new()
@@ -74,21 +100,7 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
 ) -> Result<()> {
     let h = Harness::new().await?;
     let t = h.type_id.to_string();
-    let (a, b) = (holder(1), holder(2));
-    for who in [a, b] {
-        let (code, out) = h.run(&["issue", "--type", &t, "--holder", &format!("{who:#x}")])?;
-        assert_eq!(code, 0, "{out}");
-    }
-    let (code, out) = h.run(&[
-        "revoke",
-        "--type",
-        &t,
-        "--holder",
-        &format!("{b:#x}"),
-        "--reason",
-        "4",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    let (a, b) = issue_two_revoke_second(&h, "4")?;
 
     let (serve, base, head) = start(&h).await?;
 
@@ -340,22 +352,7 @@ fn chromium(args: &[&str]) -> Result<std::process::Output> {
 #[tokio::test]
 async fn the_verify_page_renders_in_headless_chromium_without_javascript() -> Result<()> {
     let h = Harness::new().await?;
-    let t = h.type_id.to_string();
-    let (a, b) = (holder(1), holder(2));
-    for who in [a, b] {
-        let (code, out) = h.run(&["issue", "--type", &t, "--holder", &format!("{who:#x}")])?;
-        assert_eq!(code, 0, "{out}");
-    }
-    let (code, out) = h.run(&[
-        "revoke",
-        "--type",
-        &t,
-        "--holder",
-        &format!("{b:#x}"),
-        "--reason",
-        "2",
-    ])?;
-    assert_eq!(code, 0, "{out}");
+    let (a, b) = issue_two_revoke_second(&h, "2")?;
     let (serve, base, _) = start(&h).await?;
 
     // Server-rendered: the HTML itself carries the answers, and no script is needed.

@@ -871,37 +871,7 @@ async fn a_reorg_restores_the_projections_to_a_fresh_index_of_the_surviving_chai
 
 /// A synthetic deployment record (no chain needed for store-level tests).
 fn fake_deployment() -> Deployment {
-    use laurel::chain::deployment::{Delays, RoleHolders, RoleIds};
-    let a = Address::repeat_byte(0xaa);
-    Deployment {
-        chain_id: CHAIN,
-        deploy_block: 1,
-        deployer: a,
-        access_manager: Address::repeat_byte(0x01),
-        credential_registry: Address::repeat_byte(0x02),
-        membership_registry: Address::repeat_byte(0x03),
-        base_uri: "http://x/".into(),
-        membership_base_uri: "http://y/".into(),
-        roles: RoleHolders {
-            admin: a,
-            governor: a,
-            pauser: a,
-            recovery: a,
-            guardian: a,
-        },
-        role_ids: RoleIds {
-            admin: 0,
-            governor: 1,
-            recovery: 2,
-            pauser: 3,
-            guardian: 4,
-        },
-        delays: Delays {
-            policy: 0,
-            recovery: 0,
-            admin: 0,
-        },
-    }
+    super::support::fake_deployment(1, 0x02)
 }
 
 /// The logs of one `issueBatch` of `n` fresh holders in block `block`, as the decoder writes them:

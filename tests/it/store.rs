@@ -83,7 +83,6 @@ async fn a_malformed_url_is_rejected_before_connecting() {
 mod mirror {
     use alloy::primitives::{Address, B256};
     use anyhow::Result;
-    use laurel::chain::deployment::{Delays, RoleHolders, RoleIds};
     use laurel::chain::Deployment;
     use laurel::indexer::decode::Source;
     use laurel::store::mirror::{BlockRef, Cursor, NewEvent};
@@ -93,36 +92,7 @@ mod mirror {
     use super::ScratchDb;
 
     fn deployment(registry_byte: u8) -> Deployment {
-        let a = Address::repeat_byte(0xaa);
-        Deployment {
-            chain_id: 31337,
-            deploy_block: 5,
-            deployer: a,
-            access_manager: Address::repeat_byte(0x01),
-            credential_registry: Address::repeat_byte(registry_byte),
-            membership_registry: Address::repeat_byte(0x03),
-            base_uri: "http://x/".into(),
-            membership_base_uri: "http://y/".into(),
-            roles: RoleHolders {
-                admin: a,
-                governor: a,
-                pauser: a,
-                recovery: a,
-                guardian: a,
-            },
-            role_ids: RoleIds {
-                admin: 0,
-                governor: 1,
-                recovery: 2,
-                pauser: 3,
-                guardian: 4,
-            },
-            delays: Delays {
-                policy: 0,
-                recovery: 0,
-                admin: 0,
-            },
-        }
+        super::super::support::fake_deployment(5, registry_byte)
     }
 
     fn block(n: u64, fork: u8) -> BlockRef {
