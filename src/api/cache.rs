@@ -63,17 +63,7 @@ impl MirrorCache {
                 return Ok(s.clone());
             }
         }
-        let cursor = store.cursor(chain_id).await?;
-        let block = cursor.and_then(|c| c.indexed_block);
-        let time = match block {
-            Some(b) => store.block_time(chain_id, b).await?,
-            None => None,
-        }
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        });
+        let (reflects, time) = super::public::mirror_view(store, chain_id).await?;
         let types: HashSet<u64> = store
             .credential_types(chain_id)
             .await?
@@ -81,8 +71,8 @@ impl MirrorCache {
             .map(|t| t.type_id)
             .collect();
         let s = Snapshot {
-            block,
-            is_final: cursor.is_some_and(|c| block.is_some_and(|b| b <= c.final_block)),
+            block: reflects.block,
+            is_final: reflects.is_final,
             time,
             types: Arc::new(types),
         };

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::public::{address, mirror_now};
+use super::public::{address, mirror_view};
 use super::AppState;
 use crate::cli::verify::date;
 use crate::indexer::project::credential_status;
@@ -104,10 +104,8 @@ async fn render(
     state: &AppState,
     holder: alloy::primitives::Address,
 ) -> Result<String, super::error::ApiError> {
-    let now = mirror_now(state).await?;
-    let cursor = state.store.cursor(state.chain_id).await?;
-    let block = cursor.and_then(|c| c.indexed_block);
-    let is_final = cursor.is_some_and(|c| block.is_some_and(|b| b <= c.final_block));
+    let (reflects, now) = mirror_view(&state.store, state.chain_id).await?;
+    let (block, is_final) = (reflects.block, reflects.is_final);
     let names: HashMap<u64, String> = state
         .store
         .credential_types(state.chain_id)

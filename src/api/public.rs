@@ -18,6 +18,7 @@ use crate::chain::bindings::CredentialRegistry;
 use crate::indexer::project::{
     credential_status, membership_status, CredentialRow, CredentialTypeRow, MembershipRow, TierRow,
 };
+use crate::store::Store;
 
 /// A credential type and its policy.
 #[derive(Debug, Serialize, ToSchema)]
@@ -279,33 +280,27 @@ fn type_id(field: &str, s: &str) -> Result<u64, ApiError> {
     }
 }
 
-/// The time of the block the mirror reflects (the chain's clock, not ours), for judging expiry.
-pub async fn mirror_now(state: &AppState) -> Result<u64, ApiError> {
-    let cursor = state.store.cursor(state.chain_id).await?;
-    // Judge expiry by the time of the block the mirror reflects (the chain's clock, not ours).
-    match cursor.and_then(|c| c.indexed_block) {
-        Some(b) => Ok(state
-            .store
-            .block_time(state.chain_id, b)
-            .await?
-            .unwrap_or_else(wall_clock)),
-        None => Ok(wall_clock()),
+/// What the mirror reflects (its block and whether that block is final) and that block's time — the clock
+/// expiry is judged by (the chain's, not ours; wall time before anything is indexed). One cursor read.
+pub async fn mirror_view(store: &Store, chain_id: u64) -> Result<(Reflects, u64), ApiError> {
+    let cursor = store.cursor(chain_id).await?;
+    let block = cursor.and_then(|c| c.indexed_block);
+    let time = match block {
+        Some(b) => store.block_time(chain_id, b).await?,
+        None => None,
     }
+    .unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
+    let is_final = cursor.is_some_and(|c| block.is_some_and(|b| b <= c.final_block));
+    Ok((Reflects { block, is_final }, time))
 }
 
-fn wall_clock() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-async fn reflects(state: &AppState) -> Result<Reflects, ApiError> {
-    let c = state.store.cursor(state.chain_id).await?;
-    let block = c.and_then(|c| c.indexed_block);
-    Ok(Reflects {
-        block,
-        is_final: c.is_some_and(|c| block.is_some_and(|b| b <= c.final_block)),
-    })
+/// The time of the block the mirror reflects, for judging expiry.
+pub async fn mirror_now(state: &AppState) -> Result<u64, ApiError> {
+    Ok(mirror_view(&state.store, state.chain_id).await?.1)
 }
 
 async fn type_names(state: &AppState) -> Result<HashMap<u64, String>, ApiError> {
@@ -374,11 +369,8 @@ pub async fn holder_credentials(
     Path(holder): Path<String>,
 ) -> Result<Json<HolderCredentials>, ApiError> {
     let holder = address("address", &holder)?;
-    let (names, now, reflects) = (
-        type_names(&state).await?,
-        mirror_now(&state).await?,
-        reflects(&state).await?,
-    );
+    let names = type_names(&state).await?;
+    let (reflects, now) = mirror_view(&state.store, state.chain_id).await?;
     let credentials = state
         .store
         .credentials_of_holder(state.chain_id, holder)
@@ -402,7 +394,7 @@ pub async fn holder_memberships(
     Path(holder): Path<String>,
 ) -> Result<Json<HolderMemberships>, ApiError> {
     let holder = address("address", &holder)?;
-    let (now, reflects) = (mirror_now(&state).await?, reflects(&state).await?);
+    let (reflects, now) = mirror_view(&state.store, state.chain_id).await?;
     let memberships = state
         .store
         .memberships_of_holder(state.chain_id, holder)
@@ -516,12 +508,8 @@ pub async fn verify(
                 .await
                 .map_err(unavailable)?;
             let expires_at = c.expiresAt.to::<u64>();
-            // The chain's own `valid` flag decides expiry at the head; the name follows it.
-            let status = if c.status == credential_status::ACTIVE && !c.valid && expires_at != 0 {
-                "expired".to_string()
-            } else {
-                credential_status::name(c.status, 0, 0).to_string()
-            };
+            let status =
+                credential_status::name_on_chain(c.status, c.valid, expires_at).to_string();
             let final_block = state
                 .store
                 .cursor(state.chain_id)

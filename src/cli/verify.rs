@@ -59,14 +59,6 @@ pub struct Report {
     pub cast: String,
 }
 
-fn status_name(status: u8, valid: bool, expires_at: u64) -> String {
-    if status == credential_status::ACTIVE && !valid && expires_at != 0 {
-        "expired".into()
-    } else {
-        credential_status::name(status, 0, 0).into()
-    }
-}
-
 /// Builds the report.
 pub async fn report(app: &App, holder: Address, type_id: Option<u64>) -> Result<Report> {
     let chain_id = app.chain_id();
@@ -108,7 +100,8 @@ pub async fn report(app: &App, holder: Address, type_id: Option<u64>) -> Result<
             .call()
             .await?;
         let chain = View {
-            status: status_name(c.status, c.valid, c.expiresAt.to::<u64>()),
+            status: credential_status::name_on_chain(c.status, c.valid, c.expiresAt.to::<u64>())
+                .into(),
             valid: c.valid,
             issued_at: c.issuedAt.to::<u64>(),
             expires_at: c.expiresAt.to::<u64>(),
@@ -117,7 +110,7 @@ pub async fn report(app: &App, holder: Address, type_id: Option<u64>) -> Result<
         let mirror = mirror.get(&t).map(|m| {
             let valid = m.is_valid_at(head_time);
             View {
-                status: status_name(m.status, valid, m.expires_at),
+                status: credential_status::name(m.status, m.expires_at, head_time).into(),
                 valid,
                 issued_at: m.issued_at,
                 expires_at: m.expires_at,

@@ -69,6 +69,16 @@ pub mod credential_status {
             _ => "unknown",
         }
     }
+
+    /// The name of a status as the chain reports it (`credentialOf`): its `valid` flag tells an expired
+    /// active credential from a live one at the queried block.
+    pub fn name_on_chain(status: u8, valid: bool, expires_at: u64) -> &'static str {
+        if status == ACTIVE && !valid && expires_at != 0 {
+            "expired"
+        } else {
+            name(status, 0, 0)
+        }
+    }
 }
 
 /// Membership status codes of the mirror: 1 and 2 as the MembershipRegistry stores them; the contract
