@@ -141,8 +141,10 @@ impl Worker {
         let mut t = Tick::default();
         let open = self.store.open_batches(self.chain_id, self.signer).await?;
         let mut in_flight = 0;
+        // The signer's mined nonce, read at most once per tick (only when a batch has no receipt).
+        let mut chain_nonce = None;
         for b in &open {
-            if self.track(b, &mut t).await? {
+            if self.track(b, &mut t, &mut chain_nonce).await? {
                 in_flight += 1;
             }
         }
@@ -391,7 +393,12 @@ impl Worker {
     }
 
     /// Follows one open batch; true while it is unmined (in flight).
-    async fn track(&self, b: &OpenBatch, t: &mut Tick) -> Result<bool, WorkerError> {
+    async fn track(
+        &self,
+        b: &OpenBatch,
+        t: &mut Tick,
+        chain_nonce: &mut Option<u64>,
+    ) -> Result<bool, WorkerError> {
         if let Some((hash, mined, ok)) = self.receipt_of(b).await? {
             if ok {
                 if !b.mined {
@@ -422,12 +429,19 @@ impl Worker {
             self.broadcast(latest).await;
             return Ok(true);
         }
-        let chain_nonce = self
-            .provider
-            .get_transaction_count(self.signer)
-            .latest()
-            .await
-            .map_err(rpc)?;
+        let chain_nonce = match *chain_nonce {
+            Some(n) => n,
+            None => {
+                let n = self
+                    .provider
+                    .get_transaction_count(self.signer)
+                    .latest()
+                    .await
+                    .map_err(rpc)?;
+                *chain_nonce = Some(n);
+                n
+            }
+        };
         if chain_nonce > b.nonce {
             // The nonce is used. By one of ours (mined between the two reads), or by someone else.
             if self.receipt_of(b).await?.is_some() {
