@@ -90,6 +90,62 @@ fn describe_manager(e: &AccessManager::AccessManagerErrors) -> String {
     }
 }
 
+/// The gas limit for an estimate: 20% + 10,000 headroom, but never more than a block holds (and never
+/// below the estimate).
+pub fn gas_limit(estimate: u64, block_gas_limit: u64) -> u64 {
+    (estimate + estimate / 5 + 10_000)
+        .min(block_gas_limit)
+        .max(estimate)
+}
+
+/// A locally signed EIP-1559 transaction: its hash and its EIP-2718 bytes.
+pub struct Signed {
+    /// Transaction hash.
+    pub hash: B256,
+    /// Encoded signed transaction, ready for `eth_sendRawTransaction`.
+    pub raw: Vec<u8>,
+}
+
+/// Fields of a transaction to sign.
+pub struct Unsigned {
+    /// Sender (the wallet's default signer).
+    pub from: Address,
+    /// Callee.
+    pub to: Address,
+    /// Calldata.
+    pub input: Bytes,
+    /// Nonce.
+    pub nonce: u64,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Max fee per gas (wei).
+    pub max_fee_per_gas: u128,
+    /// Max priority fee per gas (wei).
+    pub max_priority_fee_per_gas: u128,
+}
+
+/// Signs `tx` with `wallet`, without sending it.
+pub async fn sign(wallet: &EthereumWallet, tx: Unsigned) -> Result<Signed, TxError> {
+    let envelope = TransactionRequest::default()
+        .with_from(tx.from)
+        .with_to(tx.to)
+        .with_input(tx.input)
+        .with_nonce(tx.nonce)
+        .with_chain_id(tx.chain_id)
+        .with_gas_limit(tx.gas_limit)
+        .with_max_fee_per_gas(tx.max_fee_per_gas)
+        .with_max_priority_fee_per_gas(tx.max_priority_fee_per_gas)
+        .build(wallet)
+        .await
+        .map_err(|e| TxError::Sign(e.to_string()))?;
+    Ok(Signed {
+        hash: *envelope.tx_hash(),
+        raw: envelope.encoded_2718(),
+    })
+}
+
 /// Sends `input` to `to` from `wallet`'s default signer `from`, waiting at most `timeout` for the receipt.
 pub async fn send_call(
     provider: &DynProvider,
@@ -106,8 +162,8 @@ pub async fn send_call(
     let call = TransactionRequest::default()
         .with_from(from)
         .with_to(to)
-        .with_input(input);
-    let gas = provider.estimate_gas(call.clone()).await.map_err(rpc)?;
+        .with_input(input.clone());
+    let gas = provider.estimate_gas(call).await.map_err(rpc)?;
     let fees = provider.estimate_eip1559_fees().await.map_err(rpc)?;
     let nonce = provider
         .get_transaction_count(from)
@@ -115,26 +171,29 @@ pub async fn send_call(
         .await
         .map_err(rpc)?;
     let chain_id = provider.get_chain_id().await.map_err(rpc)?;
-    // Headroom over the estimate, but never more than a block holds.
     let block_gas = provider
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
         .await
         .map_err(rpc)?
         .map_or(u64::MAX, |b| b.header.gas_limit);
-    let gas_limit = (gas + gas / 5 + 10_000).min(block_gas).max(gas);
-    let envelope = call
-        .with_nonce(nonce)
-        .with_chain_id(chain_id)
-        .with_gas_limit(gas_limit)
-        .with_max_fee_per_gas(fees.max_fee_per_gas)
-        .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
-        .build(wallet)
-        .await
-        .map_err(|e| TxError::Sign(e.to_string()))?;
-    let hash = *envelope.tx_hash();
+    let signed = sign(
+        wallet,
+        Unsigned {
+            from,
+            to,
+            input,
+            nonce,
+            chain_id,
+            gas_limit: gas_limit(gas, block_gas),
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+        },
+    )
+    .await?;
+    let hash = signed.hash;
     // The returned watcher is not used: the receipt is polled below.
     let _watcher = provider
-        .send_raw_transaction(&envelope.encoded_2718())
+        .send_raw_transaction(&signed.raw)
         .await
         .map_err(rpc)?;
     let started = Instant::now();

@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use alloy::consensus::{Transaction as _, TxEnvelope};
-use alloy::eips::{BlockNumberOrTag, Decodable2718, Encodable2718};
-use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy::eips::{BlockNumberOrTag, Decodable2718};
+use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
@@ -252,8 +252,7 @@ impl Worker {
                 }
             }
         };
-        // Headroom over the estimate, but never above what a block can hold.
-        let gas_limit = (gas + gas / 5 + 10_000).min(block_gas).max(gas);
+        let gas_limit = crate::chain::tx::gas_limit(gas, block_gas);
         let fees = self.provider.estimate_eip1559_fees().await.map_err(rpc)?;
         let chain_next = self
             .provider
@@ -319,22 +318,24 @@ impl Worker {
         max_fee: u128,
         priority: u128,
     ) -> Result<SignedTx, WorkerError> {
-        let request = TransactionRequest::default()
-            .with_from(self.signer)
-            .with_to(self.registry)
-            .with_input(input)
-            .with_nonce(nonce)
-            .with_chain_id(self.chain_id)
-            .with_gas_limit(gas_limit)
-            .with_max_fee_per_gas(max_fee)
-            .with_max_priority_fee_per_gas(priority);
-        let envelope = request
-            .build(&self.wallet)
-            .await
-            .map_err(|e| WorkerError::Sign(e.to_string()))?;
+        let signed = crate::chain::tx::sign(
+            &self.wallet,
+            crate::chain::tx::Unsigned {
+                from: self.signer,
+                to: self.registry,
+                input,
+                nonce,
+                chain_id: self.chain_id,
+                gas_limit,
+                max_fee_per_gas: max_fee,
+                max_priority_fee_per_gas: priority,
+            },
+        )
+        .await
+        .map_err(|e| WorkerError::Sign(e.to_string()))?;
         Ok(SignedTx {
-            hash: *envelope.tx_hash(),
-            raw: envelope.encoded_2718(),
+            hash: signed.hash,
+            raw: signed.raw,
             max_fee_per_gas: max_fee,
             max_priority_fee_per_gas: priority,
             sent_secs_ago: None,
