@@ -70,7 +70,7 @@ impl FromRequestParts<AppState> for Caller {
                 ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
             })?;
         state
-            .store
+            .store()
             .api_key_by_hash(key_hash(key))
             .await?
             .map(Caller)
@@ -311,7 +311,7 @@ pub async fn create_issuances(
         let idempotency_key = match &idem {
             Some(k) => format!("api:{}:{k}:{index}", caller.0.id),
             None => derived_key(
-                state.chain_id,
+                state.chain_id(),
                 item.type_id,
                 holder,
                 expires_at,
@@ -332,8 +332,8 @@ pub async fn create_issuances(
     }
     let now = super::public::mirror_now(&state).await?;
     let checks = crate::issuance::precheck::check_all(
-        &state.store,
-        state.chain_id,
+        state.store(),
+        state.chain_id(),
         signer,
         now,
         requests.iter().map(|(_, r)| r),
@@ -352,7 +352,7 @@ pub async fn create_issuances(
         return Ok(reject(errors));
     }
     let reqs: Vec<NewRequest> = requests.into_iter().map(|(_, r)| r).collect();
-    let results = state.store.enqueue(state.chain_id, &reqs).await?;
+    let results = state.store().enqueue(state.chain_id(), &reqs).await?;
     let mut out = Vec::with_capacity(results.len());
     let mut created = false;
     for (index, r) in results.into_iter().enumerate() {
@@ -374,9 +374,9 @@ pub async fn create_issuances(
         }
     }
     state
-        .store
+        .store()
         .audit(
-            Some(state.chain_id),
+            Some(state.chain_id()),
             &format!("api:{}", caller.0.id),
             "issue.enqueue",
             &serde_json::json!({"count": out.len(), "created": created}),
@@ -413,12 +413,12 @@ pub async fn issuance(
         ApiError::field("invalid_id", "id", format!("{id:?} is not a request id"))
     })?;
     let r = state
-        .store
+        .store()
         .requests(&[id])
         .await?
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("no issuance request {id}")))?;
-    let tx = state.store.request_tx(id).await?;
+    let tx = state.store().request_tx(id).await?;
     Ok(Json(status_of(&r, tx)))
 }
 

@@ -46,10 +46,10 @@ pub struct TokenMetadata {
 
 fn parse_chain(state: &AppState, s: &str) -> Result<(), ApiError> {
     match s.parse::<u64>() {
-        Ok(c) if c == state.chain_id => Ok(()),
+        Ok(c) if c == state.chain_id() => Ok(()),
         Ok(c) => Err(ApiError::NotFound(format!(
             "this service mirrors chain {}, not chain {c}",
-            state.chain_id
+            state.chain_id()
         ))),
         Err(_) => Err(ApiError::field(
             "invalid_chain",
@@ -101,8 +101,8 @@ async fn base_uri(state: &AppState, memberships: bool) -> Result<String, ApiErro
         crate::indexer::project::Registry::Credentials
     };
     Ok(state
-        .store
-        .registry_state(state.chain_id)
+        .store()
+        .registry_state(state.chain_id())
         .await?
         .into_iter()
         .find(|r| r.registry == wanted)
@@ -119,13 +119,13 @@ async fn load_credential(
     parse_chain(state, chain)?;
     let token = parse_token(token)?;
     let c = state
-        .store
-        .credential_by_token(state.chain_id, token)
+        .store()
+        .credential_by_token(state.chain_id(), token)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no credential has token id {token}")))?;
     let name = state
-        .store
-        .credential_type(state.chain_id, c.type_id)
+        .store()
+        .credential_type(state.chain_id(), c.type_id)
         .await?
         .map_or_else(|| format!("Credential type {}", c.type_id), |t| t.name);
     let now = super::public::mirror_now(state).await?;
@@ -223,13 +223,13 @@ pub async fn membership_metadata(
     parse_chain(&state, &chain)?;
     let token = parse_token(&token)?;
     let m = state
-        .store
-        .membership(state.chain_id, token)
+        .store()
+        .membership(state.chain_id(), token)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no membership has token id {token}")))?;
     let tier = state
-        .store
-        .tiers(state.chain_id)
+        .store()
+        .tiers(state.chain_id())
         .await?
         .into_iter()
         .find(|t| t.tier_id == m.tier_id);

@@ -34,19 +34,11 @@ use crate::store::Store;
 /// What every handler reads.
 #[derive(Clone)]
 pub struct AppState {
-    /// The mirror.
-    pub store: Store,
-    /// The node, for live checks.
-    pub provider: DynProvider,
-    /// Chain id of the deployment.
-    pub chain_id: u64,
-    /// CredentialRegistry address.
-    pub registry: Address,
     /// Blocks behind the head after which `/readyz` reports the indexer as lagging.
     pub max_lag: u64,
     /// The service's signing key, when it has one (admin issuance and status changes need it).
     pub signer: Option<alloy::signers::local::PrivateKeySigner>,
-    /// The wired app (for sending status changes).
+    /// The wired app: store, node, deployment, settings.
     pub app: crate::startup::App,
     /// The hot-path view of the mirror.
     pub cache: std::sync::Arc<cache::MirrorCache>,
@@ -56,15 +48,31 @@ impl AppState {
     /// The state of a built app.
     pub fn of(app: &crate::startup::App) -> Self {
         Self {
-            store: app.store.clone(),
-            provider: app.provider.clone(),
-            chain_id: app.chain_id(),
-            registry: app.deployment.credential_registry,
             max_lag: 20,
             signer: None,
             app: app.clone(),
             cache: Default::default(),
         }
+    }
+
+    /// The mirror.
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// The node, for live checks.
+    pub fn provider(&self) -> &DynProvider {
+        &self.app.provider
+    }
+
+    /// Chain id of the deployment.
+    pub fn chain_id(&self) -> u64 {
+        self.app.chain_id()
+    }
+
+    /// CredentialRegistry address.
+    pub fn registry(&self) -> Address {
+        self.app.deployment.credential_registry
     }
 
     /// The same state with the service's signing key.
@@ -263,7 +271,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let ok = matches!(state.store.schema_version().await, Ok(Some(_)));
+    let ok = matches!(state.store().schema_version().await, Ok(Some(_)));
     let h = Health {
         status: if ok { "ok" } else { "unavailable" },
         problems: if ok {
@@ -289,14 +297,14 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let mut problems = Vec::new();
-    let cursor = match state.store.cursor(state.chain_id).await {
+    let cursor = match state.store().cursor(state.chain_id()).await {
         Ok(c) => c,
         Err(_) => {
             problems.push("the database does not answer".to_string());
             None
         }
     };
-    let head = match state.provider.get_block_number().await {
+    let head = match state.provider().get_block_number().await {
         Ok(h) => Some(h),
         Err(_) => {
             problems.push("the node does not answer".to_string());

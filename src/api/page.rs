@@ -104,23 +104,23 @@ async fn render(
     state: &AppState,
     holder: alloy::primitives::Address,
 ) -> Result<String, super::error::ApiError> {
-    let (reflects, now) = mirror_view(&state.store, state.chain_id).await?;
+    let (reflects, now) = mirror_view(state.store(), state.chain_id()).await?;
     let (block, is_final) = (reflects.block, reflects.is_final);
     let names: HashMap<u64, String> = state
-        .store
-        .credential_types(state.chain_id)
+        .store()
+        .credential_types(state.chain_id())
         .await?
         .into_iter()
         .map(|t| (t.type_id, t.name))
         .collect();
     let creds = state
-        .store
-        .credentials_of_holder(state.chain_id, holder)
+        .store()
+        .credentials_of_holder(state.chain_id(), holder)
         .await?;
     let mut body = form(&holder.to_string());
     body.push_str(&format!(
         "<p class=\"muted\">Holder <strong>{holder}</strong> on chain {}. {}</p>",
-        state.chain_id,
+        state.chain_id(),
         match block {
             Some(b) => format!(
                 "This page reflects block {b}{}.",
@@ -153,7 +153,7 @@ async fn render(
             .unwrap_or_else(|| format!("Credential type {}", c.type_id));
         let call = format!(
             "cast call {} \"isValid(address,uint256)(bool)\" {holder} {} --rpc-url <RPC URL of chain {}>",
-            state.registry, c.type_id, state.chain_id
+            state.registry(), c.type_id, state.chain_id()
         );
         body.push_str(&format!(
             "<section class=\"card\"><h2>{}</h2><span class=\"status {class}\">{label}</span>\

@@ -300,13 +300,13 @@ pub async fn mirror_view(store: &Store, chain_id: u64) -> Result<(Reflects, u64)
 
 /// The time of the block the mirror reflects, for judging expiry.
 pub async fn mirror_now(state: &AppState) -> Result<u64, ApiError> {
-    Ok(mirror_view(&state.store, state.chain_id).await?.1)
+    Ok(mirror_view(state.store(), state.chain_id()).await?.1)
 }
 
 async fn type_names(state: &AppState) -> Result<HashMap<u64, String>, ApiError> {
     Ok(state
-        .store
-        .credential_types(state.chain_id)
+        .store()
+        .credential_types(state.chain_id())
         .await?
         .into_iter()
         .map(|t| (t.type_id, t.name))
@@ -319,8 +319,8 @@ async fn type_names(state: &AppState) -> Result<HashMap<u64, String>, ApiError> 
 pub async fn types(State(state): State<AppState>) -> Result<Json<Vec<TypeDto>>, ApiError> {
     Ok(Json(
         state
-            .store
-            .credential_types(state.chain_id)
+            .store()
+            .credential_types(state.chain_id())
             .await?
             .into_iter()
             .map(Into::into)
@@ -338,8 +338,8 @@ pub async fn type_by_id(
 ) -> Result<Json<TypeDto>, ApiError> {
     let id = type_id("id", &id)?;
     state
-        .store
-        .credential_type(state.chain_id, id)
+        .store()
+        .credential_type(state.chain_id(), id)
         .await?
         .map(|t| Json(t.into()))
         .ok_or_else(|| ApiError::NotFound(format!("credential type {id} does not exist")))
@@ -351,8 +351,8 @@ pub async fn type_by_id(
 pub async fn tiers(State(state): State<AppState>) -> Result<Json<Vec<TierDto>>, ApiError> {
     Ok(Json(
         state
-            .store
-            .tiers(state.chain_id)
+            .store()
+            .tiers(state.chain_id())
             .await?
             .into_iter()
             .map(Into::into)
@@ -370,10 +370,10 @@ pub async fn holder_credentials(
 ) -> Result<Json<HolderCredentials>, ApiError> {
     let holder = address("address", &holder)?;
     let names = type_names(&state).await?;
-    let (reflects, now) = mirror_view(&state.store, state.chain_id).await?;
+    let (reflects, now) = mirror_view(state.store(), state.chain_id()).await?;
     let credentials = state
-        .store
-        .credentials_of_holder(state.chain_id, holder)
+        .store()
+        .credentials_of_holder(state.chain_id(), holder)
         .await?
         .into_iter()
         .map(|c| credential_dto(c, &names, now))
@@ -394,10 +394,10 @@ pub async fn holder_memberships(
     Path(holder): Path<String>,
 ) -> Result<Json<HolderMemberships>, ApiError> {
     let holder = address("address", &holder)?;
-    let (reflects, now) = mirror_view(&state.store, state.chain_id).await?;
+    let (reflects, now) = mirror_view(state.store(), state.chain_id()).await?;
     let memberships = state
-        .store
-        .memberships_of_holder(state.chain_id, holder)
+        .store()
+        .memberships_of_holder(state.chain_id(), holder)
         .await?
         .into_iter()
         .map(|m| membership_dto(m, now))
@@ -434,11 +434,14 @@ pub async fn verify(
     )?;
     let check_yourself = format!(
         "cast call {} \"isValid(address,uint256)(bool)\" {holder} {t} --rpc-url <your RPC>",
-        state.registry
+        state.registry()
     );
     match q.get("source").map(String::as_str).unwrap_or("mirror") {
         "mirror" => {
-            let snap = state.cache.snapshot(&state.store, state.chain_id).await?;
+            let snap = state
+                .cache
+                .snapshot(state.store(), state.chain_id())
+                .await?;
             if !snap.types.contains(&t) {
                 return Err(ApiError::NotFound(format!(
                     "credential type {t} does not exist"
@@ -446,7 +449,7 @@ pub async fn verify(
             }
             let answer = state
                 .cache
-                .answer(&state.store, state.chain_id, &snap, holder, t)
+                .answer(state.store(), state.chain_id(), &snap, holder, t)
                 .await?;
             let now = snap.time;
             let reflects = Reflects {
@@ -485,11 +488,11 @@ pub async fn verify(
                 ApiError::Unavailable(format!("the node did not answer: {e}"))
             };
             let head = state
-                .provider
+                .provider()
                 .get_block_number()
                 .await
                 .map_err(|e| ApiError::Unavailable(format!("the node did not answer: {e}")))?;
-            let reg = CredentialRegistry::new(state.registry, &state.provider);
+            let reg = CredentialRegistry::new(state.registry(), state.provider());
             let count = reg
                 .typeCount()
                 .block(BlockId::number(head))
@@ -511,8 +514,8 @@ pub async fn verify(
             let status =
                 credential_status::name_on_chain(c.status, c.valid, expires_at).to_string();
             let final_block = state
-                .store
-                .cursor(state.chain_id)
+                .store()
+                .cursor(state.chain_id())
                 .await?
                 .map_or(0, |c| c.final_block);
             Ok(Json(Verification {
