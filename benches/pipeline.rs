@@ -161,18 +161,28 @@ async fn bench_issue(n: u64) -> Result<()> {
     let naive = naive_n as f64 / started.elapsed().as_secs_f64();
 
     // Laurel: queue, batch, mine, index, confirm.
-    let requests: Vec<NewRequest> = (0..n)
+    // The timed part starts before the credential documents are made: they are part of issuing.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let mut requests: Vec<NewRequest> = (0..n)
         .map(|i| NewRequest {
             idempotency_key: format!("bench-{i}"),
             type_id,
             holder: holder(i),
             expires_at: 0,
-            evidence_hash: B256::repeat_byte(7),
+            evidence: B256::repeat_byte(7),
+            document: None,
             source: "bench".into(),
         })
         .collect();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let started = Instant::now();
+    let program = laurel::credentials::ob3::Program::load(
+        &app.store,
+        chain_id,
+        app.deployment.credential_registry,
+        &app.settings.issuer_name,
+    )
+    .await?;
+    laurel::credentials::ob3::attach_claims(&app.store, &program, &mut requests).await?;
     let mut ids = Vec::new();
     for chunk in requests.chunks(5_000) {
         for r in app.store.enqueue(chain_id, chunk).await? {

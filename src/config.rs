@@ -116,6 +116,8 @@ pub struct Layer {
     pub confirmations: Option<u64>,
     /// Encrypted keystore file holding the service's signing key.
     pub keystore: Option<PathBuf>,
+    /// The program's name as the issuer of its Open Badges credentials.
+    pub issuer_name: Option<String>,
 }
 
 /// Why configuration could not be loaded.
@@ -171,6 +173,7 @@ impl Layer {
             listen: self.listen.or(lower.listen),
             confirmations: self.confirmations.or(lower.confirmations),
             keystore: self.keystore.or(lower.keystore),
+            issuer_name: self.issuer_name.or(lower.issuer_name),
         }
     }
 
@@ -213,6 +216,7 @@ impl Layer {
             listen: get("LAUREL_LISTEN"),
             confirmations,
             keystore: get("LAUREL_KEYSTORE").map(PathBuf::from),
+            issuer_name: get("LAUREL_ISSUER_NAME"),
         })
     }
 }
@@ -234,7 +238,12 @@ pub struct Settings {
     pub confirmations: u64,
     /// Keystore file, if configured.
     pub keystore: Option<PathBuf>,
+    /// The issuer name in Open Badges credentials (default "Laurel").
+    pub issuer_name: String,
 }
+
+/// The issuer name of Open Badges credentials when none is configured.
+pub const DEFAULT_ISSUER_NAME: &str = "Laurel";
 
 /// Default HTTP listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -264,6 +273,10 @@ impl Settings {
             listen,
             confirmations: layer.confirmations.unwrap_or(chain.confirmation_depth),
             keystore: layer.keystore,
+            issuer_name: layer
+                .issuer_name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_ISSUER_NAME.to_string()),
         })
     }
 
@@ -288,6 +301,7 @@ impl Settings {
         if let Some(k) = &self.keystore {
             lines.push(format!("keystore = {:?}", k.display().to_string()));
         }
+        lines.push(format!("issuer_name = {:?}", self.issuer_name));
         lines.join("\n") + "\n"
     }
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod indexer;
 pub mod issuance;
 pub mod startup;

@@ -249,6 +249,7 @@ fn settings(g: &GlobalArgs) -> anyhow::Result<Settings> {
         listen: g.listen.clone(),
         confirmations: g.confirmations,
         keystore: g.keystore.clone(),
+        issuer_name: None,
     };
     Ok(Settings::resolve(flags.over(env.over(file)))?)
 }

@@ -325,7 +325,8 @@ pub async fn create_issuances(
                 type_id: item.type_id,
                 holder,
                 expires_at,
-                evidence_hash,
+                evidence: evidence_hash,
+                document: None,
                 source: format!("api:{}", caller.0.id),
             },
         ));
@@ -351,7 +352,9 @@ pub async fn create_issuances(
         errors.sort_by_key(|e| e.index);
         return Ok(reject(errors));
     }
-    let reqs: Vec<NewRequest> = requests.into_iter().map(|(_, r)| r).collect();
+    let mut reqs: Vec<NewRequest> = requests.into_iter().map(|(_, r)| r).collect();
+    let program = state.program().await?;
+    crate::credentials::ob3::attach_claims(state.store(), &program, &mut reqs).await?;
     let results = state.store().enqueue(state.chain_id(), &reqs).await?;
     let mut out = Vec::with_capacity(results.len());
     let mut created = false;

@@ -110,12 +110,12 @@ async fn base_uri(state: &AppState, memberships: bool) -> Result<String, ApiErro
         .unwrap_or_default())
 }
 
-/// The credential behind a metadata URL: its token id, mirror row, type name, and the mirror's clock.
-async fn load_credential(
+/// The credential at `/{chain}/{token}` of a URL: its token id and mirror row.
+pub async fn credential_at(
     state: &AppState,
     chain: &str,
     token: &str,
-) -> Result<(U256, crate::indexer::project::CredentialRow, String, u64), ApiError> {
+) -> Result<(U256, crate::indexer::project::CredentialRow), ApiError> {
     parse_chain(state, chain)?;
     let token = parse_token(token)?;
     let c = state
@@ -123,6 +123,16 @@ async fn load_credential(
         .credential_by_token(state.chain_id(), token)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no credential has token id {token}")))?;
+    Ok((token, c))
+}
+
+/// The credential behind a metadata URL: its token id, mirror row, type name, and the mirror's clock.
+async fn load_credential(
+    state: &AppState,
+    chain: &str,
+    token: &str,
+) -> Result<(U256, crate::indexer::project::CredentialRow, String, u64), ApiError> {
+    let (token, c) = credential_at(state, chain, token).await?;
     let name = state
         .store()
         .credential_type(state.chain_id(), c.type_id)
@@ -163,13 +173,7 @@ pub async fn credential_metadata(
     }))
 }
 
-/// `http://host:port/` of a base URI `http://host:port/v1/metadata/<chain>/`.
-fn site_root(base: &str) -> String {
-    match base.find("/v1/") {
-        Some(i) => format!("{}/", &base[..i]),
-        None => base.to_string(),
-    }
-}
+use crate::credentials::ob3::site_root;
 
 use super::escape as xml_escape;
 

@@ -4,6 +4,7 @@
 //! size limit, with CORS open for the public reads.
 
 pub mod admin;
+pub mod badges;
 pub mod cache;
 pub mod error;
 pub mod metadata;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub app: crate::startup::App,
     /// The hot-path view of the mirror.
     pub cache: std::sync::Arc<cache::MirrorCache>,
+    /// The key that signs Open Badges credentials, when the server has one.
+    pub issuer_key: Option<std::sync::Arc<crate::credentials::issuer_key::IssuerKey>>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             signer: None,
             app: app.clone(),
             cache: Default::default(),
+            issuer_key: None,
         }
     }
 
@@ -73,6 +77,27 @@ impl AppState {
     /// CredentialRegistry address.
     pub fn registry(&self) -> Address {
         self.app.deployment.credential_registry
+    }
+
+    /// The issuing program as credential documents name it.
+    pub async fn program(
+        &self,
+    ) -> Result<crate::credentials::ob3::Program, crate::store::StoreError> {
+        crate::credentials::ob3::Program::load(
+            self.store(),
+            self.chain_id(),
+            self.registry(),
+            &self.app.settings.issuer_name,
+        )
+        .await
+    }
+
+    /// The same state with an issuer key for Open Badges credentials.
+    pub fn with_issuer_key(self, key: Option<crate::credentials::issuer_key::IssuerKey>) -> Self {
+        Self {
+            issuer_key: key.map(std::sync::Arc::new),
+            ..self
+        }
     }
 
     /// The same state with the service's signing key.
@@ -99,6 +124,10 @@ impl AppState {
         metadata::credential_image,
         metadata::membership_metadata,
         metadata::membership_image,
+        badges::credential,
+        badges::status,
+        badges::issuer,
+        badges::jwks,
         admin::create_issuances,
         admin::issuance,
         admin::revocations,
@@ -121,6 +150,8 @@ impl AppState {
         public::Reflects,
         metadata::TokenMetadata,
         metadata::Attribute,
+        badges::CredentialStatusList,
+        badges::RevokedCredential,
         admin::IssuanceBody,
         admin::IssuanceInput,
         admin::IssuanceStatus,
@@ -181,6 +212,16 @@ pub fn router(state: AppState) -> Router {
             "/v1/membership-metadata/{chain}/{token}/image.svg",
             get(metadata::membership_image),
         )
+        .route(
+            "/v1/credentials/{chain}/{token}/ob3",
+            get(badges::credential),
+        )
+        .route(
+            "/v1/credentials/{chain}/{token}/status",
+            get(badges::status),
+        )
+        .route("/issuer", get(badges::issuer))
+        .route("/.well-known/jwks.json", get(badges::jwks))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=2"),

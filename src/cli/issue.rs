@@ -111,7 +111,8 @@ pub async fn run(
                 type_id,
                 holder,
                 expires_at,
-                evidence_hash,
+                evidence: evidence_hash,
+                document: None,
                 source: "cli".into(),
             },
         ));
@@ -144,7 +145,21 @@ pub async fn run(
         }
     }
 
-    // 3. Queued under idempotency keys.
+    // 3. Each with its credential document, whose claim's hash goes on chain; queued under idempotency keys.
+    let program = crate::credentials::ob3::Program::load(
+        &app.store,
+        chain_id,
+        app.deployment.credential_registry,
+        &app.settings.issuer_name,
+    )
+    .await?;
+    {
+        let mut reqs: Vec<NewRequest> = accepted.iter().map(|(_, r)| r.clone()).collect();
+        crate::credentials::ob3::attach_claims(&app.store, &program, &mut reqs).await?;
+        for ((_, r), with) in accepted.iter_mut().zip(reqs) {
+            *r = with;
+        }
+    }
     let mut ids = Vec::new();
     let mut labels: HashMap<i64, String> = HashMap::new();
     for chunk in accepted.chunks(5_000) {

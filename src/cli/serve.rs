@@ -46,6 +46,10 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
     on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
+    let issuer_key = crate::credentials::issuer_key::IssuerKey::load(
+        |k| std::env::var(k).ok(),
+        signer.as_ref(),
+    )?;
     let listener = crate::api::bind(app.settings.listen).await?;
     on_listening(listener.local_addr()?);
     let api_signer = signer.clone();
@@ -56,7 +60,14 @@ pub async fn run(
         );
     }
     let handles = super::spawn_pipeline(&app, worker, shutdown.clone());
-    let router = crate::api::router(crate::api::AppState::of(&app).with_signer(api_signer));
+    if let Some(k) = &issuer_key {
+        tracing::info!(kid = k.kid(), "Open Badges issuer key loaded");
+    }
+    let router = crate::api::router(
+        crate::api::AppState::of(&app)
+            .with_signer(api_signer)
+            .with_issuer_key(issuer_key),
+    );
     let served = crate::api::serve(listener, router, shutdown.clone()).await;
     for h in handles {
         let _ = h.await;

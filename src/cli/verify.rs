@@ -143,19 +143,7 @@ pub async fn report(app: &App, holder: Address, type_id: Option<u64>) -> Result<
     })
 }
 
-/// `YYYY-MM-DD` (UTC) of a unix time (Howard Hinnant's civil-from-days).
-pub fn date(unix: u64) -> String {
-    let z = (unix / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use crate::credentials::dates::date;
 
 /// Prints the report for a terminal.
 pub fn print(r: &Report) {
@@ -201,14 +189,4 @@ pub fn print(r: &Report) {
         );
     }
     println!("check it yourself:\n  {}", r.cast);
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates() {
-        assert_eq!(super::date(0), "1970-01-01");
-        assert_eq!(super::date(1_709_164_800), "2024-02-29");
-        assert_eq!(super::date(1_893_456_000), "2030-01-01");
-    }
 }

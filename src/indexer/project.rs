@@ -95,7 +95,7 @@ pub mod membership_status {
 }
 
 /// One credential (a token id of the CredentialRegistry ever issued).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialRow {
     /// Token id = type id << 160 | holder.
     pub token_id: U256,
@@ -143,7 +143,7 @@ impl CredentialRow {
 }
 
 /// A credential type: its policy, pause flag and live supply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialTypeRow {
     /// Type id (from 1).
     pub type_id: u64,
@@ -175,6 +175,17 @@ pub struct CredentialTypeRow {
     pub defined_block: u64,
     /// Block of the last change (policy, pause or supply).
     pub updated_block: u64,
+}
+
+impl CredentialTypeRow {
+    /// A type known only by its id (named "Credential type N", no policy).
+    pub fn unknown(type_id: u64) -> Self {
+        Self {
+            type_id,
+            name: format!("Credential type {type_id}"),
+            ..Self::default()
+        }
+    }
 }
 
 /// A membership tier: its policy, pause flag and active member count.

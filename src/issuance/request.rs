@@ -232,7 +232,8 @@ pub fn read_csv(
                         type_id,
                         holder,
                         expires_at,
-                        evidence_hash,
+                        evidence: evidence_hash,
+                        document: None,
                         source: format!("csv:{source}:{line}"),
                     })
                 })();

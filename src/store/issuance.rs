@@ -2,6 +2,7 @@
 //! LOCKED`, every signed transaction (stored before it is broadcast), the nonce each signer uses next, and the
 //! audit log.
 
+use super::{b256, i};
 use alloy::primitives::{Address, B256};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
@@ -19,10 +20,28 @@ pub struct NewRequest {
     pub holder: Address,
     /// Expiry (unix seconds); 0 = the type's default validity.
     pub expires_at: u64,
-    /// Hash of the evidence document (zero when none).
-    pub evidence_hash: B256,
+    /// The evidence the caller supplied (a hash; zero when none), from which the idempotency key derives.
+    pub evidence: B256,
+    /// The credential document's claim, whose hash goes on chain; without one the supplied evidence does.
+    pub document: Option<ClaimDocument>,
     /// Who asked ("cli", "csv:<file>:<line>", "api:<key>").
     pub source: String,
+}
+
+/// A credential document's claim as hashed: its canonical JSON text and the keccak-256 of that text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimDocument {
+    /// Canonical JSON (RFC 8785) of the claim.
+    pub text: String,
+    /// keccak-256 of `text`: the evidence hash on chain.
+    pub hash: B256,
+}
+
+impl NewRequest {
+    /// The evidence hash the issuance puts on chain: the claim document's hash, else the supplied evidence.
+    pub fn evidence_hash(&self) -> B256 {
+        self.document.as_ref().map_or(self.evidence, |d| d.hash)
+    }
 }
 
 /// Where a request is in its life.
@@ -188,14 +207,6 @@ pub struct Claim {
     pub requests: Vec<Request>,
 }
 
-fn i(v: u64) -> i64 {
-    v as i64
-}
-
-fn b256(bytes: &[u8]) -> B256 {
-    B256::from_slice(bytes)
-}
-
 macro_rules! request_from_row {
     ($r:expr) => {
         Request {
@@ -239,15 +250,32 @@ impl Store {
         let types: Vec<i64> = requests.iter().map(|r| i(r.type_id)).collect();
         let holders: Vec<&[u8]> = requests.iter().map(|r| r.holder.as_slice()).collect();
         let expiries: Vec<i64> = requests.iter().map(|r| i(r.expires_at)).collect();
-        let evidence: Vec<&[u8]> = requests
-            .iter()
-            .map(|r| r.evidence_hash.as_slice())
-            .collect();
+        let evidence_hashes: Vec<B256> = requests.iter().map(|r| r.evidence_hash()).collect();
+        let evidence: Vec<&[u8]> = evidence_hashes.iter().map(|h| h.as_slice()).collect();
+        let supplied: Vec<&[u8]> = requests.iter().map(|r| r.evidence.as_slice()).collect();
         let sources: Vec<&str> = requests.iter().map(|r| r.source.as_str()).collect();
+        let (doc_hashes, doc_texts): (Vec<&[u8]>, Vec<&str>) = requests
+            .iter()
+            .filter_map(|r| r.document.as_ref())
+            .map(|d| (d.hash.as_slice(), d.text.as_str()))
+            .unzip();
         let mut tx = self.pool().begin().await?;
+        // The documents first, in the same transaction: a queued request always has its document.
+        sqlx::query!(
+            "INSERT INTO credential_documents (chain_id, document_hash, document)
+             SELECT $1, * FROM UNNEST($2::bytea[], $3::text[])
+             ON CONFLICT (chain_id, document_hash) DO NOTHING",
+            i(chain_id),
+            &doc_hashes as &[&[u8]],
+            &doc_texts as &[&str]
+        )
+        .execute(&mut *tx)
+        .await?;
         let created: Vec<String> = sqlx::query_scalar!(
-            "INSERT INTO issuance_requests (chain_id, idempotency_key, type_id, holder, expires_at, evidence_hash, source)
-             SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bytea[], $5::bigint[], $6::bytea[], $7::text[])
+            "INSERT INTO issuance_requests
+                 (chain_id, idempotency_key, type_id, holder, expires_at, evidence_hash, supplied_evidence, source)
+             SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bytea[], $5::bigint[], $6::bytea[], $7::bytea[],
+                                      $8::text[])
              ON CONFLICT (chain_id, idempotency_key) DO NOTHING
              RETURNING idempotency_key",
             i(chain_id),
@@ -256,13 +284,14 @@ impl Store {
             &holders as &[&[u8]],
             &expiries,
             &evidence as &[&[u8]],
+            &supplied as &[&[u8]],
             &sources as &[&str]
         )
         .fetch_all(&mut *tx)
         .await?;
         let rows = sqlx::query!(
             "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
-                    confirmed_tx, confirmed_block, attempts
+                    confirmed_tx, confirmed_block, attempts, supplied_evidence
              FROM issuance_requests WHERE chain_id = $1 AND idempotency_key = ANY($2)",
             i(chain_id),
             &keys as &[&str]
@@ -271,18 +300,23 @@ impl Store {
         .await?;
         tx.commit().await?;
         let created: std::collections::HashSet<String> = created.into_iter().collect();
-        let by_key: std::collections::HashMap<String, Request> = rows
+        // A repeat is compared on what its caller supplied, not on the document: a type renamed since the
+        // first request changes the document, not the credential asked for.
+        let by_key: std::collections::HashMap<String, (Request, B256)> = rows
             .into_iter()
-            .map(|r| (r.idempotency_key.clone(), request_from_row!(r)))
+            .map(|r| {
+                let supplied = b256(&r.supplied_evidence);
+                (r.idempotency_key.clone(), (request_from_row!(r), supplied))
+            })
             .collect();
         Ok(requests
             .iter()
             .map(|n| {
-                let r = by_key[&n.idempotency_key].clone();
+                let (r, supplied) = by_key[&n.idempotency_key].clone();
                 let same = r.type_id == n.type_id
                     && r.holder == n.holder
                     && r.expires_at == n.expires_at
-                    && r.evidence_hash == n.evidence_hash;
+                    && supplied == n.evidence;
                 if created.contains(&n.idempotency_key) {
                     Ok(Enqueued {
                         request: r,

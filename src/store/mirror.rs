@@ -4,6 +4,7 @@
 //! above a fork point and restores the projections from their undo log in one transaction
 //! (see [`projection`](super::projection)).
 
+use super::{b256, i};
 use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256};
@@ -90,14 +91,6 @@ pub struct WriterLock {
 /// Advisory lock key of a chain's writer ("LAUREL" in the high bytes, the chain id below).
 fn writer_key(chain_id: u64) -> i64 {
     ((0x4c41_5552_454c_i64) << 16) ^ (chain_id as i64)
-}
-
-fn i(v: u64) -> i64 {
-    v as i64
-}
-
-fn b256(bytes: &[u8]) -> B256 {
-    B256::from_slice(bytes)
 }
 
 impl Store {

@@ -5,6 +5,7 @@
 //! transactions, their undo log, and the reads the CLI and API use.
 
 pub mod api_keys;
+pub mod documents;
 pub mod issuance;
 pub mod mirror;
 pub mod projection;
@@ -12,6 +13,16 @@ pub mod projection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
+
+/// A u64 as Postgres BIGINT (ids, blocks and times fit in 63 bits).
+pub(crate) fn i(v: u64) -> i64 {
+    v as i64
+}
+
+/// A 32-byte column as a hash.
+pub(crate) fn b256(bytes: &[u8]) -> alloy::primitives::B256 {
+    alloy::primitives::B256::from_slice(bytes)
+}
 
 /// The migrations under `migrations/`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -8,6 +8,7 @@
 //! An unwind restores, for every key with undo entries above the fork, the before-image of its lowest such
 //! block (no image: the row is deleted), with the same statements, then drops those entries.
 
+use super::i;
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
@@ -33,10 +34,6 @@ mod tbl {
     pub const ROLES: &str = "roles";
     pub const GOVERNANCE_OPS: &str = "governance_ops";
     pub const REGISTRY_STATE: &str = "registry_state";
-}
-
-fn i(v: u64) -> i64 {
-    v as i64
 }
 
 fn word(v: &U256) -> [u8; 32] {

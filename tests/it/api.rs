@@ -13,7 +13,7 @@ use super::issuance::{holder, Harness};
 
 /// Issues the harness's type to holder(1) and holder(2) through the CLI, then revokes holder(2)'s with
 /// `reason`; returns the two holders.
-fn issue_two_revoke_second(
+pub(crate) fn issue_two_revoke_second(
     h: &Harness,
     reason: &str,
 ) -> Result<(alloy::primitives::Address, alloy::primitives::Address)> {
@@ -62,7 +62,7 @@ async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
 
 /// Starts `laurel serve` on a free port and waits until it is ready (node, database, indexer) and its mirror
 /// reflects the chain head; returns the process and the base URL.
-async fn start(h: &Harness) -> Result<(super::issuance::Serve, String, u64)> {
+pub(crate) async fn start(h: &Harness) -> Result<(super::issuance::Serve, String, u64)> {
     let port = free_port()?;
     let serve = h.serve(port, &[])?;
     let base = format!("http://127.0.0.1:{port}");
@@ -86,7 +86,7 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-async fn get(base: &str, path: &str) -> Result<(u16, Value)> {
+pub(crate) async fn get(base: &str, path: &str) -> Result<(u16, Value)> {
     let r = reqwest::get(format!("{base}{path}")).await?;
     let status = r.status().as_u16();
     let body = r.text().await?;

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod artifacts;
+mod badges;
 mod cli;
 mod decode;
 mod deploy;

@@ -1,0 +1,395 @@
+//! Open Badges 3.0 `AchievementCredential` documents, and the claim whose hash goes on chain.
+//!
+//! A credential document has two parts. The **claim** is fixed when the issuance is requested: who issues
+//! (the program's profile), to whom (`did:pkh` of the holder), what (the achievement, with its criteria),
+//! the evidence supplied, and the on-chain record that will hold it. Its keccak-256 over the canonical JSON
+//! (RFC 8785) is the evidence hash of the issuance (see `docs/credentials.md`). The **chain fields** come
+//! from the chain and may change over the credential's life: `validFrom` (the issuing block's time),
+//! `validUntil` (the expiry, which renewals move) and `credentialStatus` (where revocation and
+//! suspension are published). They are left out of the hash; the chain itself is their source of truth.
+
+use std::collections::HashMap;
+
+use alloy::primitives::{keccak256, Address, B256, U256};
+use serde_json::{json, Map, Value};
+
+use super::canonical::canonical;
+use super::dates::datetime;
+use crate::indexer::project::{CredentialRow, CredentialTypeRow};
+use crate::store::issuance::{ClaimDocument, NewRequest};
+use crate::store::{Store, StoreError};
+
+/// The W3C Verifiable Credentials 2.0 context (always first).
+pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+/// The Open Badges 3.0 context (second).
+pub const OB3_CONTEXT: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
+/// The `credentialStatus` type: a 1EdTech revocation list, published per credential.
+pub const STATUS_TYPE: &str = "1EdTechRevocationList";
+/// The top-level members that are not part of the claim: set from the chain, or the proof.
+pub const CHAIN_FIELDS: [&str; 4] = ["validFrom", "validUntil", "credentialStatus", "proof"];
+/// Where a site serves when the registry's base URI says nothing usable.
+const DEFAULT_SITE: &str = "http://127.0.0.1:8787/";
+
+/// The issuing program as its documents name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// Chain id of the deployment.
+    pub chain_id: u64,
+    /// CredentialRegistry address.
+    pub registry: Address,
+    /// The public site, ending in `/` (from the registry's on-chain base URI).
+    pub site: String,
+    /// The issuer's name.
+    pub issuer_name: String,
+}
+
+/// `http://host:port/` of a base URI `http://host:port/v1/metadata/<chain>/`.
+pub fn site_root(base: &str) -> String {
+    match base.find("/v1/") {
+        Some(i) => format!("{}/", &base[..i]),
+        None if base.ends_with('/') => base.to_string(),
+        None => format!("{base}/"),
+    }
+}
+
+impl Program {
+    /// The program of a deployment, its site taken from the credential registry's mirrored base URI.
+    pub async fn load(
+        store: &Store,
+        chain_id: u64,
+        registry: Address,
+        issuer_name: &str,
+    ) -> Result<Program, StoreError> {
+        let base = store
+            .registry_state(chain_id)
+            .await?
+            .into_iter()
+            .find(|r| r.registry == crate::indexer::project::Registry::Credentials)
+            .and_then(|r| r.base_uri)
+            .filter(|b| b.starts_with("http://") || b.starts_with("https://"));
+        Ok(Program {
+            chain_id,
+            registry,
+            site: base.map_or_else(|| DEFAULT_SITE.to_string(), |b| site_root(&b)),
+            issuer_name: issuer_name.to_string(),
+        })
+    }
+
+    /// The issuer's id: the URL of its profile.
+    pub fn issuer_id(&self) -> String {
+        format!("{}issuer", self.site)
+    }
+
+    /// The issuer profile (OB 3.0 `Profile`), as served at `/issuer` and embedded in documents.
+    pub fn profile(&self) -> Value {
+        json!({
+            "id": self.issuer_id(),
+            "type": ["Profile"],
+            "name": self.issuer_name,
+            "url": self.site,
+        })
+    }
+
+    /// The URL of a credential's status (a 1EdTech revocation list of that one credential).
+    pub fn status_url(&self, token: U256) -> String {
+        format!(
+            "{}v1/credentials/{}/{token}/status",
+            self.site, self.chain_id
+        )
+    }
+
+    /// The URL of a credential's Open Badges document.
+    pub fn credential_url(&self, token: U256) -> String {
+        format!("{}v1/credentials/{}/{token}/ob3", self.site, self.chain_id)
+    }
+}
+
+/// `did:pkh` of an account on this chain (CAIP-10, EIP-55 address).
+pub fn did_pkh(chain_id: u64, account: Address) -> String {
+    format!("did:pkh:eip155:{chain_id}:{account}")
+}
+
+/// Token id of (type, holder): `type << 160 | holder`.
+pub fn token_id(type_id: u64, holder: Address) -> U256 {
+    (U256::from(type_id) << 160) | U256::from_be_slice(holder.as_slice())
+}
+
+/// A `urn:uuid:` (version 8, name-based on keccak-256) for the credential requested under `key`.
+fn credential_urn(p: &Program, token: U256, key: &str) -> String {
+    let h = keccak256(format!(
+        "laurel:credential:{}:{:#x}:{token}:{key}",
+        p.chain_id, p.registry
+    ));
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = alloy::primitives::hex::encode(b);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
+}
+
+fn days(secs: u64) -> String {
+    match secs / 86_400 {
+        1 => "1 day".into(),
+        d if secs % 86_400 == 0 => format!("{d} days"),
+        _ => format!("{secs} seconds"),
+    }
+}
+
+/// The criteria narrative of a type: who awards it, what it requires, how long it lasts.
+fn criteria(p: &Program, ty: &CredentialTypeRow, prerequisites: &[String]) -> String {
+    let mut text = format!(
+        "Awarded by {} to learners who complete {}.",
+        p.issuer_name, ty.name
+    );
+    if !prerequisites.is_empty() {
+        text.push_str(&format!(
+            " Requires a valid credential of: {}.",
+            prerequisites.join(", ")
+        ));
+    }
+    if ty.default_validity > 0 {
+        text.push_str(&format!(
+            " Valid for {} from issue unless renewed.",
+            days(ty.default_validity)
+        ));
+    }
+    text
+}
+
+/// The claim of a credential of `ty` for `holder`, requested under idempotency key `key` with the
+/// supplied `evidence` (zero: none). `prerequisites` are the names of the type's prerequisite types.
+pub fn claim(
+    p: &Program,
+    ty: &CredentialTypeRow,
+    prerequisites: &[String],
+    holder: Address,
+    evidence: B256,
+    key: &str,
+) -> Value {
+    let token = token_id(ty.type_id, holder);
+    let mut items = Vec::new();
+    if evidence != B256::ZERO {
+        items.push(json!({
+            "id": format!("urn:laurel:evidence:keccak256:{evidence:#x}"),
+            "type": ["Evidence"],
+            "name": "Evidence supplied at issuance",
+            "description": "The keccak-256 hash of the evidence the issuer supplied with this award; the file whose hash it is proves it.",
+        }));
+    }
+    items.push(json!({
+        "id": format!("eip155:{}/erc721:{}/{token}", p.chain_id, p.registry),
+        "type": ["Evidence"],
+        "name": "On-chain record",
+        "genre": "Blockchain record",
+        "description": format!(
+            "Token {token} of the CredentialRegistry {} on chain {}, held by {holder}. The credential is valid while isValid(holder, typeId) is true.",
+            p.registry, p.chain_id
+        ),
+        "narrative": format!(
+            "Check it without trusting the issuer: cast call {} 'isValid(address,uint256)(bool)' {holder} {} --rpc-url <an RPC of chain {}>. Verify page: {}verify/{holder}",
+            p.registry, ty.type_id, p.chain_id, p.site
+        ),
+    }));
+    json!({
+        "@context": [VC_CONTEXT, OB3_CONTEXT],
+        "id": credential_urn(p, token, key),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": ty.name,
+        "issuer": p.profile(),
+        "credentialSubject": {
+            "id": did_pkh(p.chain_id, holder),
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": format!("{}v1/types/{}", p.site, ty.type_id),
+                "type": ["Achievement"],
+                "name": ty.name,
+                "description": format!(
+                    "{}: a credential of {}, held as a soulbound token on chain {}.",
+                    ty.name, p.issuer_name, p.chain_id
+                ),
+                "criteria": {"narrative": criteria(p, ty, prerequisites)},
+            },
+        },
+        "evidence": items,
+    })
+}
+
+/// The claim of a document: the document without its [`CHAIN_FIELDS`], as canonical JSON and its hash.
+pub fn seal(document: &Value) -> ClaimDocument {
+    let mut claim = document.clone();
+    if let Some(o) = claim.as_object_mut() {
+        for f in CHAIN_FIELDS {
+            o.remove(f);
+        }
+    }
+    let text = canonical(&claim);
+    ClaimDocument {
+        hash: keccak256(text.as_bytes()),
+        text,
+    }
+}
+
+/// The full document: `claim` with the chain fields of credential `c` (issue time, expiry, status URL).
+pub fn complete(p: &Program, claim: &Value, c: &CredentialRow) -> Value {
+    let mut doc: Map<String, Value> = claim.as_object().cloned().unwrap_or_default();
+    doc.insert("validFrom".into(), datetime(c.issued_at).into());
+    if c.expires_at != 0 {
+        doc.insert("validUntil".into(), datetime(c.expires_at).into());
+    }
+    doc.insert(
+        "credentialStatus".into(),
+        json!({"id": p.status_url(c.token_id), "type": STATUS_TYPE}),
+    );
+    Value::Object(doc)
+}
+
+/// Gives each request whose type the mirror knows the claim document of its credential, so that the
+/// claim's hash is what goes on chain. Requests of unknown types are left without (the pre-check refuses
+/// them).
+pub async fn attach_claims(
+    store: &Store,
+    p: &Program,
+    requests: &mut [NewRequest],
+) -> Result<(), StoreError> {
+    let types: HashMap<u64, CredentialTypeRow> = store
+        .credential_types(p.chain_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.type_id, t))
+        .collect();
+    for r in requests {
+        let Some(ty) = types.get(&r.type_id) else {
+            continue;
+        };
+        let prerequisites: Vec<String> = ty
+            .prerequisites
+            .iter()
+            .map(|id| {
+                types
+                    .get(id)
+                    .map_or_else(|| format!("type {id}"), |t| t.name.clone())
+            })
+            .collect();
+        let doc = claim(
+            p,
+            ty,
+            &prerequisites,
+            r.holder,
+            r.evidence,
+            &r.idempotency_key,
+        );
+        r.document = Some(seal(&doc));
+    }
+    Ok(())
+}
+
+/// The claim behind credential `c`: the one Laurel issued it with (`bound`), else — for a credential
+/// issued by other means, or recovered to another holder — one made now, which its hash does not match.
+pub async fn claim_of(
+    store: &Store,
+    p: &Program,
+    c: &CredentialRow,
+) -> Result<(Value, bool), StoreError> {
+    if let Some(text) = store
+        .credential_document(p.chain_id, c.evidence_hash)
+        .await?
+    {
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            let subject = v["credentialSubject"]["id"].as_str();
+            if subject == Some(did_pkh(p.chain_id, c.holder).as_str()) {
+                return Ok((v, true));
+            }
+        }
+    }
+    let types: HashMap<u64, CredentialTypeRow> = store
+        .credential_types(p.chain_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.type_id, t))
+        .collect();
+    let ty = types.get(&c.type_id).cloned().unwrap_or_else(|| {
+        CredentialTypeRow::unknown(c.type_id) // a type the mirror lost cannot happen; named plainly if it does
+    });
+    let prerequisites: Vec<String> = ty
+        .prerequisites
+        .iter()
+        .map(|id| {
+            types
+                .get(id)
+                .map_or_else(|| format!("type {id}"), |t| t.name.clone())
+        })
+        .collect();
+    let key = format!("{:#x}", c.issued_tx);
+    Ok((
+        claim(p, &ty, &prerequisites, c.holder, c.evidence_hash, &key),
+        false,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program() -> Program {
+        Program {
+            chain_id: 31337,
+            registry: Address::repeat_byte(0x11),
+            site: "https://badges.example.edu/".into(),
+            issuer_name: "Example Academy".into(),
+        }
+    }
+
+    #[test]
+    fn site_roots() {
+        assert_eq!(
+            site_root("https://x.org/v1/metadata/8453/"),
+            "https://x.org/"
+        );
+        assert_eq!(site_root("https://x.org"), "https://x.org/");
+    }
+
+    #[test]
+    fn the_hash_ignores_chain_fields_only() {
+        let ty = CredentialTypeRow::unknown(3);
+        let holder = Address::repeat_byte(0x22);
+        let c = claim(&program(), &ty, &[], holder, B256::ZERO, "k");
+        let sealed = seal(&c);
+        let row = CredentialRow {
+            token_id: token_id(3, holder),
+            type_id: 3,
+            holder,
+            issued_at: 1_700_000_000,
+            expires_at: 1_800_000_000,
+            ..CredentialRow::default()
+        };
+        let full = complete(&program(), &c, &row);
+        assert_eq!(full["validFrom"], "2023-11-14T22:13:20Z");
+        assert_eq!(
+            seal(&full),
+            sealed,
+            "adding the chain fields leaves the hash alone"
+        );
+        let mut other = full.clone();
+        other["credentialSubject"]["id"] = did_pkh(31337, Address::repeat_byte(0x33)).into();
+        assert_ne!(seal(&other).hash, sealed.hash, "the subject is bound");
+        assert_eq!(sealed.hash, keccak256(sealed.text.as_bytes()));
+        assert!(!sealed.text.contains("validFrom"));
+    }
+
+    #[test]
+    fn ids_are_stable_uuids() {
+        let u = credential_urn(&program(), U256::from(7), "k");
+        assert_eq!(u, credential_urn(&program(), U256::from(7), "k"));
+        assert_ne!(u, credential_urn(&program(), U256::from(7), "k2"));
+        assert_eq!(u.len(), "urn:uuid:".len() + 36);
+        assert_eq!(&u[23..24], "8", "version 8: {u}");
+    }
+}
