@@ -21,7 +21,7 @@ fn write(value: &Value, out: &mut String) {
         Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => out.push_str(&i.to_string()),
             (_, Some(u), _) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) if f == 0.0 => out.push('0'),
+            (_, _, Some(0.0)) => out.push('0'),
             (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 1e21 => {
                 out.push_str(&format!("{f:.0}"))
             }
@@ -89,6 +89,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the RFC's own literal
     fn rfc8785_numbers() {
         // From RFC 8785 §3.2.2.3: integral values print without a fraction or exponent.
         assert_eq!(

@@ -138,7 +138,7 @@ fn credential_urn(p: &Program, token: U256, key: &str) -> String {
 fn days(secs: u64) -> String {
     match secs / 86_400 {
         1 => "1 day".into(),
-        d if secs % 86_400 == 0 => format!("{d} days"),
+        d if secs.is_multiple_of(86_400) => format!("{d} days"),
         _ => format!("{secs} seconds"),
     }
 }
