@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::transports::http::reqwest;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use super::issuance::{holder, Harness};
@@ -668,4 +668,65 @@ async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() ->
     assert_eq!(s, 401);
     drop(serve);
     h.db.drop_now().await
+}
+
+/// A SIGTERM while a request is in flight: the request still gets its full answer, then the process exits
+/// cleanly and stops accepting connections.
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight_then_exits() -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::new().await?;
+    let (mut serve, base, _) = start(&h).await?;
+    let out = h
+        .laurel(&[
+            "admin", "key", "create", "--name", "drain", "--scopes", "issue",
+        ])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout)?.trim().to_string();
+    let body = format!(
+        r#"{{"issuances":[{{"type":1,"holder":"{:#x}"}}]}}"#,
+        holder(77)
+    );
+    let (first, rest) = body.split_at(body.len() / 2);
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await?;
+    // The head and half of the body: the server has the request and is reading its body.
+    conn.write_all(
+        format!(
+            "POST /v1/issuances HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    serve.terminate()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        serve.wait_for_exit(Duration::ZERO)?.is_none(),
+        "the server waits for the request in flight"
+    );
+    conn.write_all(rest.as_bytes()).await?;
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(20), conn.read_to_string(&mut response)).await??;
+    assert!(
+        response.starts_with("HTTP/1.1 202"),
+        "the request in flight is answered in full: {response}"
+    );
+    assert!(response.contains(r#""state":"queued""#), "{response}");
+    let status = serve
+        .wait_for_exit(Duration::from_secs(30))?
+        .context("the server did not exit after its last request")?;
+    assert!(status.success(), "clean exit: {status}");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no new connections after shutdown"
+    );
+    Ok(())
 }

@@ -208,6 +208,33 @@ impl Serve {
         self.0.wait()
     }
 
+    /// Sends SIGTERM (what a process manager sends to stop the service).
+    pub(crate) fn terminate(&self) -> Result<()> {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()?
+            .success();
+        anyhow::ensure!(ok, "kill -TERM failed");
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or None if it is still running.
+    pub(crate) fn wait_for_exit(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<std::process::ExitStatus>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.0.try_wait()? {
+                return Ok(Some(status));
+            }
+            if std::time::Instant::now() > deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
