@@ -159,11 +159,17 @@ async fn render(
             "<section class=\"card\"><h2>{}</h2><span class=\"status {class}\">{label}</span>\
              <dl><dt>Type</dt><dd>{}</dd><dt>Issued</dt><dd>{}</dd><dt>Expires</dt><dd>{}</dd>{}\
              <dt>Issuer</dt><dd>{}</dd><dt>Reflects</dt><dd>block {}{}</dd></dl>\
-             <p class=\"muted\">Check it yourself, without trusting this page:</p><code>{}</code></section>",
+             <p class=\"muted\">Check it yourself, without trusting this page:</p><code>{}</code>\
+             <p><a href=\"/v1/credentials/{}/{}/ob3\">Open Badges 3.0 credential</a> \
+             (<a href=\"/v1/credentials/{}/{}/ob3?format=jwt\">signed VC-JWT</a>)</p></section>",
             esc(&name),
             c.type_id,
             date(c.issued_at),
-            if c.expires_at == 0 { "never".to_string() } else { date(c.expires_at) },
+            if c.expires_at == 0 {
+                "never".to_string()
+            } else {
+                date(c.expires_at)
+            },
             if c.reason != 0 {
                 format!("<dt>Reason code</dt><dd>{}</dd>", c.reason)
             } else {
@@ -172,7 +178,11 @@ async fn render(
             c.issuer,
             block.map_or("-".into(), |b| b.to_string()),
             if is_final { " (final)" } else { "" },
-            esc(&call)
+            esc(&call),
+            state.chain_id(),
+            c.token_id,
+            state.chain_id(),
+            c.token_id
         ));
     }
     Ok(layout(&format!("Credentials of {holder}"), &body))
