@@ -1,6 +1,7 @@
 //! Admin endpoints, authenticated with API keys (`Authorization: Bearer <key>`; keys are created with
-//! `laurel admin key create --scopes issue,…`, stored hashed, revocable). A missing or unknown key is 401, a
-//! key without the endpoint's scope is 403, both as JSON.
+//! `laurel admin key create --scopes issue,…`, stored hashed, revocable) or signed with EIP-712 by an account
+//! holding the on-chain role ([`super::auth`]). A missing or unknown credential is 401, one without the
+//! endpoint's scope or role is 403, both as JSON.
 //!
 //! `POST /v1/issuances` queues one issuance or a batch (up to 1,000) after the same checks as the CLI; it is
 //! all or nothing (a 422 lists every bad item and queues none). An `Idempotency-Key` header makes a repeat
@@ -8,75 +9,21 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use super::auth::{key_hash, Caller, SCOPES};
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::issuance::request::{derived_key, parse_address, parse_expiry};
-use crate::store::api_keys::ApiKey;
 use crate::store::issuance::{NewRequest, Request};
 
 /// Largest batch one request may carry.
 pub const MAX_ITEMS: usize = 1_000;
-
-/// Scopes an API key may hold.
-pub const SCOPES: &[&str] = &["issue", "read", "revoke", "renew", "membership"];
-
-/// Hash under which a key is stored.
-pub fn key_hash(key: &str) -> alloy::primitives::B256 {
-    alloy::primitives::keccak256(key.as_bytes())
-}
-
-/// The API key a request authenticated with.
-pub struct Caller(pub ApiKey);
-
-impl Caller {
-    /// Fails with 403 unless the key holds `scope`.
-    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
-        if self.0.scopes.iter().any(|s| s == scope) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "API key {:?} lacks the {scope:?} scope; create one with `laurel admin key create --scopes {scope}`",
-                self.0.name
-            )))
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("send an API key: `Authorization: Bearer <key>`".into())
-            })?;
-        let key = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
-            })?;
-        state
-            .store()
-            .api_key_by_hash(key_hash(key))
-            .await?
-            .map(Caller)
-            .ok_or_else(|| ApiError::Unauthorized("this API key is unknown or revoked".into()))
-    }
-}
 
 /// One issuance in a request body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,14 +144,14 @@ fn reject(items: Vec<ItemError>) -> Response {
     params(("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key returns the first result")),
     responses((status = 202, body = IssuanceAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = Rejected)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("eip712" = [])))]
 pub async fn create_issuances(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require("issue")?;
+    caller.require(&state, "issue", &[]).await?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge("the body is larger than 1 MiB".into())
@@ -309,7 +256,7 @@ pub async fn create_issuances(
             },
         };
         let idempotency_key = match &idem {
-            Some(k) => format!("api:{}:{k}:{index}", caller.0.id),
+            Some(k) => format!("{}:{k}:{index}", caller.label()),
             None => derived_key(
                 state.chain_id(),
                 item.type_id,
@@ -327,10 +274,15 @@ pub async fn create_issuances(
                 expires_at,
                 evidence: evidence_hash,
                 document: None,
-                source: format!("api:{}", caller.0.id),
+                source: caller.label(),
             },
         ));
     }
+    // A signing account needs the issuer role of every type in the batch.
+    let mut types: Vec<u64> = requests.iter().map(|(_, r)| r.type_id).collect();
+    types.sort_unstable();
+    types.dedup();
+    caller.require(&state, "issue", &types).await?;
     let now = super::public::mirror_now(&state).await?;
     let checks = crate::issuance::precheck::check_all(
         state.store(),
@@ -380,7 +332,7 @@ pub async fn create_issuances(
         .store()
         .audit(
             Some(state.chain_id()),
-            &format!("api:{}", caller.0.id),
+            &caller.label(),
             "issue.enqueue",
             &serde_json::json!({"count": out.len(), "created": created}),
         )
@@ -403,14 +355,14 @@ fn h_len_ok(s: Option<&str>) -> bool {
 #[utoipa::path(get, path = "/v1/issuances/{id}", tag = "admin",
     params(("id" = String, Path, description = "Request id")),
     responses((status = 200, body = IssuanceStatus), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("eip712" = [])))]
 pub async fn issuance(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<IssuanceStatus>, ApiError> {
-    if caller.require("read").is_err() {
-        caller.require("issue")?;
+    if caller.require(&state, "read", &[]).await.is_err() {
+        caller.require(&state, "issue", &[]).await?;
     }
     let id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
         ApiError::field("invalid_id", "id", format!("{id:?} is not a request id"))
@@ -514,7 +466,7 @@ async fn credential_change(
     body: Result<Bytes, BytesRejection>,
     make: impl FnOnce(&StatusChange) -> Result<crate::cli::ops::CredentialOp, ApiError>,
 ) -> Result<Json<Done>, ApiError> {
-    caller.require(scope)?;
+    caller.require(&state, scope, &[]).await?;
     let req: StatusChange = json_body(body)?;
     let holder = super::public::address("holder", &req.holder)?;
     if req.type_id == 0 {
@@ -524,6 +476,7 @@ async fn credential_change(
             "type ids start at 1",
         ));
     }
+    caller.require(&state, scope, &[req.type_id]).await?;
     let op = make(&req)?;
     let signer = signer_of(&state)?;
     let r = crate::cli::ops::credential_op(&state.app, signer, req.type_id, holder, op).await;
@@ -534,7 +487,7 @@ async fn credential_change(
 #[utoipa::path(post, path = "/v1/revocations", tag = "admin", request_body = StatusChange,
     responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("eip712" = [])))]
 pub async fn revocations(
     State(state): State<AppState>,
     caller: Caller,
@@ -550,7 +503,7 @@ pub async fn revocations(
 #[utoipa::path(post, path = "/v1/suspensions", tag = "admin", request_body = StatusChange,
     responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("eip712" = [])))]
 pub async fn suspensions(
     State(state): State<AppState>,
     caller: Caller,
@@ -566,7 +519,7 @@ pub async fn suspensions(
 #[utoipa::path(post, path = "/v1/reinstatements", tag = "admin", request_body = StatusChange,
     responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("eip712" = [])))]
 pub async fn reinstatements(
     State(state): State<AppState>,
     caller: Caller,
@@ -582,7 +535,7 @@ pub async fn reinstatements(
 #[utoipa::path(post, path = "/v1/renewals", tag = "admin", request_body = StatusChange,
     responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("eip712" = [])))]
 pub async fn renewals(
     State(state): State<AppState>,
     caller: Caller,
@@ -617,13 +570,13 @@ pub async fn renewals(
 #[utoipa::path(post, path = "/v1/membership-grants", tag = "admin", request_body = MembershipGrant,
     responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("eip712" = [])))]
 pub async fn membership_grants(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Done>, ApiError> {
-    caller.require("membership")?;
+    caller.require(&state, "membership", &[]).await?;
     let req: MembershipGrant = json_body(body)?;
     let holder = super::public::address("holder", &req.holder)?;
     if req.tier == 0 {
@@ -633,6 +586,7 @@ pub async fn membership_grants(
             "tier ids start at 1",
         ));
     }
+    caller.require(&state, "membership", &[req.tier]).await?;
     let signer = signer_of(&state)?;
     let r = crate::cli::ops::membership_op(
         &state.app,

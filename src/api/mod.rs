@@ -4,6 +4,7 @@
 //! size limit, with CORS open for the public reads.
 
 pub mod admin;
+pub mod auth;
 pub mod badges;
 pub mod cache;
 pub mod error;
@@ -172,11 +173,23 @@ struct ApiKeyScheme;
 
 impl utoipa::Modify for ApiKeyScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "eip712",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`EIP712 <signature>` by an account holding the on-chain role, with `X-Laurel-Issued-At: <unix seconds>`. \
+                 The account signs the EIP-712 struct LaurelRequest(string method,string path,bytes32 bodyHash,uint64 issuedAt) \
+                 (bodyHash = keccak-256 of the body) in the domain {name: \"Laurel API\", version: \"1\", chainId, \
+                 verifyingContract: the CredentialRegistry}. Good for 5 minutes around issuedAt, once.",
+            ))),
         );
     }
 }
@@ -243,7 +256,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/membership-grants",
             axum::routing::post(admin::membership_grants),
-        );
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::verify_signed,
+        ));
     Router::new()
         .merge(public)
         .merge(admin)

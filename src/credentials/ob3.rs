@@ -251,6 +251,34 @@ pub fn complete(p: &Program, claim: &Value, c: &CredentialRow) -> Value {
     Value::Object(doc)
 }
 
+/// The mirrored credential types by id.
+async fn catalog(
+    store: &Store,
+    chain_id: u64,
+) -> Result<HashMap<u64, CredentialTypeRow>, StoreError> {
+    Ok(store
+        .credential_types(chain_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.type_id, t))
+        .collect())
+}
+
+/// The names of `ty`'s prerequisite types.
+fn prerequisite_names(
+    types: &HashMap<u64, CredentialTypeRow>,
+    ty: &CredentialTypeRow,
+) -> Vec<String> {
+    ty.prerequisites
+        .iter()
+        .map(|id| {
+            types
+                .get(id)
+                .map_or_else(|| format!("type {id}"), |t| t.name.clone())
+        })
+        .collect()
+}
+
 /// Gives each request whose type the mirror knows the claim document of its credential, so that the
 /// claim's hash is what goes on chain. Requests of unknown types are left without (the pre-check refuses
 /// them).
@@ -259,25 +287,12 @@ pub async fn attach_claims(
     p: &Program,
     requests: &mut [NewRequest],
 ) -> Result<(), StoreError> {
-    let types: HashMap<u64, CredentialTypeRow> = store
-        .credential_types(p.chain_id)
-        .await?
-        .into_iter()
-        .map(|t| (t.type_id, t))
-        .collect();
+    let types = catalog(store, p.chain_id).await?;
     for r in requests {
         let Some(ty) = types.get(&r.type_id) else {
             continue;
         };
-        let prerequisites: Vec<String> = ty
-            .prerequisites
-            .iter()
-            .map(|id| {
-                types
-                    .get(id)
-                    .map_or_else(|| format!("type {id}"), |t| t.name.clone())
-            })
-            .collect();
+        let prerequisites = prerequisite_names(&types, ty);
         let doc = claim(
             p,
             ty,
@@ -309,24 +324,13 @@ pub async fn claim_of(
             }
         }
     }
-    let types: HashMap<u64, CredentialTypeRow> = store
-        .credential_types(p.chain_id)
-        .await?
-        .into_iter()
-        .map(|t| (t.type_id, t))
-        .collect();
-    let ty = types.get(&c.type_id).cloned().unwrap_or_else(|| {
-        CredentialTypeRow::unknown(c.type_id) // a type the mirror lost cannot happen; named plainly if it does
-    });
-    let prerequisites: Vec<String> = ty
-        .prerequisites
-        .iter()
-        .map(|id| {
-            types
-                .get(id)
-                .map_or_else(|| format!("type {id}"), |t| t.name.clone())
-        })
-        .collect();
+    let types = catalog(store, p.chain_id).await?;
+    // A type the mirror lacks cannot happen for a mirrored credential; it is named plainly if it does.
+    let ty = types
+        .get(&c.type_id)
+        .cloned()
+        .unwrap_or_else(|| CredentialTypeRow::unknown(c.type_id));
+    let prerequisites = prerequisite_names(&types, &ty);
     let key = format!("{:#x}", c.issued_tx);
     Ok((
         claim(p, &ty, &prerequisites, c.holder, c.evidence_hash, &key),

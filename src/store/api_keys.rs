@@ -1,5 +1,5 @@
-//! API keys of the admin HTTP API: created with a name and scopes, stored as a hash, looked up by hash,
-//! revocable.
+//! Admin API credentials: API keys (created with a name and scopes, stored as a hash, looked up by hash,
+//! revocable), and the digests of accepted EIP-712 signed requests (each accepted once).
 
 use alloy::primitives::B256;
 
@@ -87,5 +87,30 @@ impl Store {
         .await?
         .rows_affected()
             == 1)
+    }
+}
+
+impl Store {
+    /// Records the digest of an admin request `signer` signed; false when it was already used (a replay). Prunes
+    /// digests older than an hour, long past their five-minute window.
+    pub async fn use_signed_request(
+        &self,
+        chain_id: u64,
+        digest: alloy::primitives::B256,
+        signer: alloy::primitives::Address,
+    ) -> Result<bool, StoreError> {
+        sqlx::query!("DELETE FROM signed_requests WHERE used_at < now() - interval '1 hour'")
+            .execute(self.pool())
+            .await?;
+        let fresh = sqlx::query_scalar!(
+            "INSERT INTO signed_requests (chain_id, digest, signer) VALUES ($1, $2, $3)
+             ON CONFLICT (chain_id, digest, signer) DO NOTHING RETURNING 1 AS \"one!\"",
+            super::i(chain_id),
+            digest.as_slice(),
+            signer.as_slice()
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(fresh.is_some())
     }
 }

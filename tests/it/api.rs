@@ -87,12 +87,7 @@ fn free_port() -> Result<u16> {
 }
 
 pub(crate) async fn get(base: &str, path: &str) -> Result<(u16, Value)> {
-    let r = reqwest::get(format!("{base}{path}")).await?;
-    let status = r.status().as_u16();
-    let body = r.text().await?;
-    let json = serde_json::from_str(&body)
-        .unwrap_or_else(|_| panic!("{path}: not JSON ({status}): {body}"));
-    Ok((status, json))
+    json_of(reqwest::get(format!("{base}{path}")).await?).await
 }
 
 #[tokio::test]
@@ -445,7 +440,11 @@ async fn post(
     if let Some(i) = idem {
         r = r.header("idempotency-key", i);
     }
-    let r = r.send().await?;
+    json_of(r.send().await?).await
+}
+
+/// The status and JSON body of a response (panics, showing the body, when it is not JSON).
+async fn json_of(r: reqwest::Response) -> Result<(u16, Value)> {
     let status = r.status().as_u16();
     let text = r.text().await?;
     Ok((
@@ -737,5 +736,161 @@ async fn shutdown_finishes_the_request_in_flight_then_exits() -> Result<()> {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no new connections after shutdown"
     );
+    Ok(())
+}
+
+/// Sends `body` to `path`, signed with EIP-712 by `account` at `issued_at`; the status and JSON answer.
+async fn signed(
+    h: &Harness,
+    base: &str,
+    account: &alloy::signers::local::PrivateKeySigner,
+    (method, path, body): (&str, &str, &str),
+    issued_at: u64,
+) -> Result<(u16, Value)> {
+    use alloy::signers::SignerSync;
+    let digest = laurel::api::auth::signing_digest(
+        31337,
+        h.registry,
+        method,
+        path,
+        body.as_bytes(),
+        issued_at,
+    );
+    let signature = account.sign_hash_sync(&digest)?;
+    let r = reqwest::Client::new()
+        .request(method.parse()?, format!("{base}{path}"))
+        .header(
+            "authorization",
+            format!("EIP712 0x{}", alloy::hex::encode(signature.as_bytes())),
+        )
+        .header("x-laurel-issued-at", issued_at.to_string())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await?;
+    json_of(r).await
+}
+
+#[tokio::test]
+async fn an_account_holding_the_on_chain_role_signs_admin_requests_with_eip712() -> Result<()> {
+    use alloy::signers::local::PrivateKeySigner;
+    let h = Harness::new().await?;
+    let (_serve, base, _) = start(&h).await?;
+    let issuer = PrivateKeySigner::random();
+    let outsider = PrivateKeySigner::random();
+    let (code, out) = h.run(&[
+        "gov",
+        "role",
+        "grant",
+        "--issuer",
+        "--type",
+        "1",
+        "--account",
+        &format!("{:#x}", issuer.address()),
+    ])?;
+    anyhow::ensure!(code == 0, "grant failed: {out}");
+    wait_for_head(&h, &base).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let body = format!(
+        r#"{{"issuances":[{{"type":1,"holder":"{:#x}"}}]}}"#,
+        holder(41)
+    );
+    let req = ("POST", "/v1/issuances", body.as_str());
+
+    // The issuer's signature is accepted, once.
+    let (s, accepted) = signed(&h, &base, &issuer, req, now).await?;
+    assert_eq!(s, 202, "{accepted}");
+    let (s, e) = signed(&h, &base, &issuer, req, now).await?;
+    assert_eq!(s, 401, "a replay is refused: {e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("already used"),
+        "{e}"
+    );
+    // A fresh signature reads the request back (any role may read).
+    let id = accepted["issuances"][0]["id"].as_i64().context("no id")?;
+    let path = format!("/v1/issuances/{id}");
+    let (s, st) = signed(&h, &base, &issuer, ("GET", &path, ""), now + 1).await?;
+    assert_eq!((s, st["id"].as_i64()), (200, Some(id)), "{st}");
+
+    // An account without the role, a stale signature, and a body changed after signing.
+    let (s, e) = signed(&h, &base, &outsider, req, now).await?;
+    assert_eq!(s, 403, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds no issuer role"),
+        "{e}"
+    );
+    let (s, e) = signed(&h, &base, &issuer, req, now - 3_600).await?;
+    assert_eq!(s, 401, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("sign it again"),
+        "{e}"
+    );
+    let other_type = format!(
+        r#"{{"issuances":[{{"type":2,"holder":"{:#x}"}}]}}"#,
+        holder(42)
+    );
+    let (s, e) = signed(
+        &h,
+        &base,
+        &issuer,
+        ("POST", "/v1/issuances", &other_type),
+        now + 2,
+    )
+    .await?;
+    assert_eq!(s, 403, "the role is per type: {e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("issuer role of type 2"),
+        "{e}"
+    );
+    // The issuer role does not revoke.
+    let revoke = format!(r#"{{"type":1,"holder":"{:#x}","reason":1}}"#, holder(41));
+    let (s, e) = signed(
+        &h,
+        &base,
+        &issuer,
+        ("POST", "/v1/revocations", &revoke),
+        now + 3,
+    )
+    .await?;
+    assert_eq!(s, 403, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("revoker role"),
+        "{e}"
+    );
+    // A tampered body: the signature recovers some other account, which holds nothing.
+    let digest_for_body = |b: &str| {
+        laurel::api::auth::signing_digest(
+            31337,
+            h.registry,
+            "POST",
+            "/v1/issuances",
+            b.as_bytes(),
+            now + 4,
+        )
+    };
+    use alloy::signers::SignerSync;
+    let sig = issuer.sign_hash_sync(&digest_for_body(&body))?;
+    let tampered = body.replace(&format!("{:#x}", holder(41)), &format!("{:#x}", holder(43)));
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/issuances"))
+        .header(
+            "authorization",
+            format!("EIP712 0x{}", alloy::hex::encode(sig.as_bytes())),
+        )
+        .header("x-laurel-issued-at", (now + 4).to_string())
+        .body(tampered)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 403, "{}", r.text().await?);
+    let (s, e) = get(&base, "/v1/issuances/1").await?;
+    assert_eq!(s, 401, "no credentials at all: {e}");
     Ok(())
 }
