@@ -1,8 +1,8 @@
 //! An in-memory view of the mirror for the hot read path (`/v1/verify`): the cursor, the time of the block it
 //! reflects and the set of defined types, refreshed at most every 200 ms; and each (holder, type) answer,
-//! kept only while the mirror still reflects the block it was computed at. An answer therefore never
-//! claims a block it does not reflect, and a request costs no database round trip while the mirror is
-//! unchanged.
+//! read in one statement with the block it reflects and kept only while the mirror still reflects that
+//! block. An answer therefore never claims a block it does not reflect, and a request costs no database
+//! round trip while the mirror is unchanged.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -52,14 +52,27 @@ pub struct MirrorCache {
 impl MirrorCache {
     /// The current snapshot, re-read from the store when older than 200 ms (one refresher at a time).
     pub async fn snapshot(&self, store: &Store, chain_id: u64) -> Result<Snapshot, ApiError> {
+        self.snapshot_newer_than(store, chain_id, None).await
+    }
+
+    /// The snapshot, re-read when older than 200 ms or when it reflects `stale` (a block the mirror has
+    /// moved past).
+    async fn snapshot_newer_than(
+        &self,
+        store: &Store,
+        chain_id: u64,
+        stale: Option<Option<u64>>,
+    ) -> Result<Snapshot, ApiError> {
+        let usable =
+            |at: &Instant, s: &Snapshot| at.elapsed() < FRESH_FOR && Some(s.block) != stale;
         if let Some((at, s)) = self.snapshot.read().expect("cache lock").as_ref() {
-            if at.elapsed() < FRESH_FOR {
+            if usable(at, s) {
                 return Ok(s.clone());
             }
         }
         let _one = self.refresh.lock().await;
         if let Some((at, s)) = self.snapshot.read().expect("cache lock").as_ref() {
-            if at.elapsed() < FRESH_FOR {
+            if usable(at, s) {
                 return Ok(s.clone());
             }
         }
@@ -80,15 +93,17 @@ impl MirrorCache {
         Ok(s)
     }
 
-    /// The answer for (holder, type) at the snapshot's block: cached, or read once from the store.
+    /// The answer for (holder, type) and the snapshot it is consistent with: cached for the snapshot's
+    /// block, or read from the store together with the block it reflects. When the mirror moved past the
+    /// snapshot in between, the snapshot is re-read, so the answer never claims a block it does not reflect.
     pub async fn answer(
         &self,
         store: &Store,
         chain_id: u64,
-        snapshot: &Snapshot,
+        snapshot: Snapshot,
         holder: Address,
         type_id: u64,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<(Answer, Snapshot), ApiError> {
         if let Some((block, a)) = self
             .answers
             .lock()
@@ -96,16 +111,40 @@ impl MirrorCache {
             .get(&(holder, type_id))
         {
             if *block == snapshot.block {
-                return Ok(a.clone());
+                return Ok((a.clone(), snapshot));
             }
         }
-        let row = store.credential(chain_id, type_id, holder).await?;
+        let mut snapshot = snapshot;
+        let mut tries = 0;
+        let (row, block) = loop {
+            tries += 1;
+            let (row, block) = store
+                .credential_as_of_cursor(chain_id, type_id, holder)
+                .await?;
+            if block == snapshot.block {
+                break (row, block);
+            }
+            let stale = snapshot.block;
+            snapshot = self
+                .snapshot_newer_than(store, chain_id, Some(stale))
+                .await?;
+            if block == snapshot.block {
+                break (row, block);
+            }
+            if tries == 5 {
+                // The mirror keeps moving under us: label the answer with the block it was read at.
+                snapshot.block = block;
+                snapshot.is_final = false;
+                break (row, block);
+            }
+            // The mirror moved again between the two reads: read the row once more.
+        };
         let a = Answer { row };
         let mut answers = self.answers.lock().expect("cache lock");
         if answers.len() >= MAX_ANSWERS {
             answers.clear();
         }
-        answers.insert((holder, type_id), (snapshot.block, a.clone()));
-        Ok(a)
+        answers.insert((holder, type_id), (block, a.clone()));
+        Ok((a, snapshot))
     }
 }

@@ -447,9 +447,9 @@ pub async fn verify(
                     "credential type {t} does not exist"
                 )));
             }
-            let answer = state
+            let (answer, snap) = state
                 .cache
-                .answer(state.store(), state.chain_id(), &snap, holder, t)
+                .answer(state.store(), state.chain_id(), snap, holder, t)
                 .await?;
             let now = snap.time;
             let reflects = Reflects {

@@ -1121,6 +1121,55 @@ impl Store {
             .await
     }
 
+    /// The credential of (`type_id`, `holder`) and the block the mirror reflects, read in one statement, so
+    /// the row is exactly as of that block (None: nothing indexed yet).
+    pub async fn credential_as_of_cursor(
+        &self,
+        chain_id: u64,
+        type_id: u64,
+        holder: Address,
+    ) -> Result<(Option<CredentialRow>, Option<u64>), StoreError> {
+        let w = word(&token_id(type_id, holder));
+        let Some(r) = sqlx::query!(
+            r#"SELECT c.indexed_block, cr.token_id AS "token_id?", cr.type_id AS "type_id?",
+                      cr.holder AS "holder?", cr.issuer AS "issuer?", cr.issued_at AS "issued_at?",
+                      cr.expires_at AS "expires_at?", cr.status AS "status?", cr.reason AS "reason?",
+                      cr.evidence_hash AS "evidence_hash?", cr.issued_block AS "issued_block?",
+                      cr.issued_tx AS "issued_tx?", cr.updated_block AS "updated_block?",
+                      cr.recovered_from, cr.recovered_to
+               FROM cursors c LEFT JOIN credentials cr ON cr.chain_id = c.chain_id AND cr.token_id = $2
+               WHERE c.chain_id = $1"#,
+            i(chain_id),
+            w.as_slice()
+        )
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok((None, None));
+        };
+        let block = (r.indexed_block >= 0).then_some(r.indexed_block as u64);
+        // The columns are NOT NULL in the table: they are present whenever the row is.
+        let row = r.token_id.map(|token_id| {
+            CredentialRow::from(DbCredential {
+                token_id,
+                type_id: r.type_id.unwrap_or_default(),
+                holder: r.holder.unwrap_or_default(),
+                issuer: r.issuer.unwrap_or_default(),
+                issued_at: r.issued_at.unwrap_or_default(),
+                expires_at: r.expires_at.unwrap_or_default(),
+                status: r.status.unwrap_or_default(),
+                reason: r.reason.unwrap_or_default(),
+                evidence_hash: r.evidence_hash.unwrap_or_default(),
+                issued_block: r.issued_block.unwrap_or_default(),
+                issued_tx: r.issued_tx.unwrap_or_default(),
+                updated_block: r.updated_block.unwrap_or_default(),
+                recovered_from: r.recovered_from,
+                recovered_to: r.recovered_to,
+            })
+        });
+        Ok((row, block))
+    }
+
     /// The credential with token id `token`, if it was ever issued.
     pub async fn credential_by_token(
         &self,

@@ -232,6 +232,13 @@ async fn assert_mirror_equals_chain(
         for &h in &accounts {
             let chain = reg.credentialOf(h, U256::from(t.type_id)).call().await?;
             let row = store.credential(CHAIN, t.type_id, h).await?;
+            // The hot path's read (row and cursor in one statement) gives the same row and the cursor.
+            let (joined, block) = store.credential_as_of_cursor(CHAIN, t.type_id, h).await?;
+            assert_eq!(joined, row, "type {} holder {h}", t.type_id);
+            assert_eq!(
+                block,
+                store.cursor(CHAIN).await?.and_then(|c| c.indexed_block)
+            );
             match row {
                 None => assert_eq!(
                     chain.status, 0,
