@@ -9,40 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::AppState;
+use crate::credentials::metadata::{badge_svg, date_attr, text_attr};
+pub use crate::credentials::metadata::{Attribute, TokenMetadata};
+use crate::credentials::ob3::site_root;
 use crate::indexer::project::{credential_status, membership_status};
-
-/// One ERC-721 metadata attribute.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Attribute {
-    /// Trait name.
-    pub trait_type: &'static str,
-    /// Value (a string, or a unix time for dates).
-    #[schema(value_type = Object)]
-    pub value: serde_json::Value,
-    /// `date` for unix times.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_type: Option<&'static str>,
-}
-
-/// ERC-721 metadata of a token.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenMetadata {
-    /// Display name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Badge image URL (SVG).
-    pub image: String,
-    /// Where to verify it.
-    pub external_url: String,
-    /// Type, issued, expires, status.
-    pub attributes: Vec<Attribute>,
-}
 
 fn parse_chain(state: &AppState, s: &str) -> Result<(), ApiError> {
     match s.parse::<u64>() {
@@ -76,22 +49,6 @@ pub fn parse_token(s: &str) -> Result<U256, ApiError> {
 
 fn status_of(status: u8, expires_at: u64, now: u64) -> &'static str {
     credential_status::name(status, expires_at, now)
-}
-
-fn date_attr(name: &'static str, t: u64) -> Attribute {
-    Attribute {
-        trait_type: name,
-        value: t.into(),
-        display_type: Some("date"),
-    }
-}
-
-fn text_attr(name: &'static str, v: impl Into<String>) -> Attribute {
-    Attribute {
-        trait_type: name,
-        value: serde_json::Value::String(v.into()),
-        display_type: None,
-    }
 }
 
 async fn base_uri(state: &AppState, memberships: bool) -> Result<String, ApiError> {
@@ -171,32 +128,6 @@ pub async fn credential_metadata(
         external_url: format!("{}verify/{}", site_root(&base), c.holder),
         attributes,
     }))
-}
-
-use crate::credentials::ob3::site_root;
-
-use super::escape as xml_escape;
-
-/// The SVG badge of a credential: its name and status.
-pub fn badge_svg(name: &str, status: &str, subtitle: &str) -> String {
-    let (ring, fill) = match status {
-        "active" => ("#1f7a4d", "#e8f5ee"),
-        "suspended" | "expired" => ("#a36a00", "#fff5e0"),
-        _ => ("#9b1c1c", "#fdecec"),
-    };
-    let name = xml_escape(name);
-    let subtitle = xml_escape(subtitle);
-    format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" viewBox="0 0 400 400" role="img" aria-label="{name}: {status}">
-  <rect width="400" height="400" rx="32" fill="{fill}"/>
-  <circle cx="200" cy="150" r="90" fill="none" stroke="{ring}" stroke-width="12"/>
-  <text x="200" y="165" font-family="sans-serif" font-size="48" text-anchor="middle" fill="{ring}">&#x2605;</text>
-  <text x="200" y="285" font-family="sans-serif" font-size="22" font-weight="bold" text-anchor="middle" fill="#1a1a1a">{name}</text>
-  <text x="200" y="320" font-family="sans-serif" font-size="18" text-anchor="middle" fill="{ring}">{status}</text>
-  <text x="200" y="360" font-family="monospace" font-size="11" text-anchor="middle" fill="#555">{subtitle}</text>
-</svg>
-"##
-    )
 }
 
 /// The SVG badge image of a credential token.

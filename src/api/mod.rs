@@ -292,14 +292,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// Escapes text for HTML and XML (the verify page, the SVG badges).
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+pub use crate::credentials::metadata::escape;
 
 async fn not_found() -> error::ApiError {
     error::ApiError::NotFound("no such endpoint; see /openapi.json".into())
