@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::{Address, Uint, B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
@@ -90,18 +90,7 @@ async fn stack(node: &AnvilInstance, db_name: &str) -> Result<(Arc<App>, Private
     let app = Arc::new(App::build(settings).await?);
     let signer = PrivateKeySigner::from(key);
     let wallet = EthereumWallet::from(signer.clone());
-    let policy = CredentialRegistry::TypePolicy {
-        name: "Bench".into(),
-        uri: String::new(),
-        defaultValidity: Uint::ZERO,
-        maxValidity: Uint::ZERO,
-        renewalWindow: Uint::ZERO,
-        maxSupply: 0,
-        quotaLimit: 0,
-        quotaPeriod: 0,
-        flags: 2,
-        prerequisites: vec![],
-    };
+    let policy = CredentialRegistry::TypePolicy::plain("Bench", 0, 2);
     let reg = app.deployment.credential_registry;
     let t = Duration::from_secs(60);
     for input in [

@@ -24,6 +24,26 @@ sol!(
     "contracts/artifacts/AccessManager.json"
 );
 
+impl CredentialRegistry::TypePolicy {
+    /// A type policy with a name, a default validity (seconds; 0 = never expires) and `FLAG_*` bits, and
+    /// nothing else set: no URI, maximum validity, renewal window, supply cap, quota or prerequisites.
+    pub fn plain(name: &str, default_validity: u64, flags: u16) -> Self {
+        use alloy::primitives::Uint;
+        Self {
+            name: name.into(),
+            uri: String::new(),
+            defaultValidity: Uint::from(default_validity),
+            maxValidity: Uint::ZERO,
+            renewalWindow: Uint::ZERO,
+            maxSupply: 0,
+            quotaLimit: 0,
+            quotaPeriod: 0,
+            flags,
+            prerequisites: vec![],
+        }
+    }
+}
+
 /// AccessManager role ids, as in `contracts/src/Roles.sol`.
 pub mod roles {
     /// AccessManager's built-in admin role.

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{Uint, U256};
+use alloy::primitives::U256;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
@@ -191,16 +191,8 @@ async fn demo_program(app: &App, signer: PrivateKeySigner) -> Result<()> {
             continue;
         }
         let policy = CredentialRegistry::TypePolicy {
-            name: name.into(),
-            uri: String::new(),
-            defaultValidity: Uint::from(validity),
-            maxValidity: Uint::from(0u64),
-            renewalWindow: Uint::from(0u64),
-            maxSupply: 0,
-            quotaLimit: 0,
-            quotaPeriod: 0,
-            flags,
             prerequisites,
+            ..CredentialRegistry::TypePolicy::plain(name, validity, flags)
         };
         s.governed(
             app.deployment.credential_registry,

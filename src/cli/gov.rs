@@ -359,18 +359,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
             if f.name.is_none() {
                 bail!("--name is required to create a type");
             }
-            let mut p = CredentialRegistry::TypePolicy {
-                name: String::new(),
-                uri: String::new(),
-                defaultValidity: Uint::ZERO,
-                maxValidity: Uint::ZERO,
-                renewalWindow: Uint::ZERO,
-                maxSupply: 0,
-                quotaLimit: 0,
-                quotaPeriod: 0,
-                flags: 2 | 4,
-                prerequisites: vec![],
-            };
+            let mut p = CredentialRegistry::TypePolicy::plain("", 0, 2 | 4);
             apply_type(&mut p, &f)?;
             let s = Sender::new(app, needs_key()?);
             let out = s

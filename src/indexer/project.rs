@@ -1907,7 +1907,7 @@ impl State {
 mod tests {
     use std::collections::BTreeMap;
 
-    use alloy::primitives::aliases::{U40, U48};
+    use alloy::primitives::aliases::U48;
     use serde::Serialize;
 
     use super::*;
@@ -1951,16 +1951,8 @@ mod tests {
 
     fn policy(name: &str, validity: u64, prerequisites: &[u64]) -> CR::TypePolicy {
         CR::TypePolicy {
-            name: name.into(),
-            uri: String::new(),
-            defaultValidity: U40::from(validity),
-            maxValidity: U40::ZERO,
-            renewalWindow: U40::ZERO,
-            maxSupply: 0,
-            quotaLimit: 0,
-            quotaPeriod: 0,
-            flags: 63,
             prerequisites: prerequisites.iter().map(|p| U256::from(*p)).collect(),
+            ..CR::TypePolicy::plain(name, validity, 63)
         }
     }
 

@@ -57,23 +57,14 @@ impl Harness {
 
     /// Defines a credential type with a lifetime quota of `limit` issuances per issuer; returns its id.
     pub(crate) async fn define_quota_type(&self, limit: u32) -> Result<u64> {
-        use alloy::primitives::Uint;
         let signer: alloy::signers::local::PrivateKeySigner = self.key_hex.parse()?;
         let wallet = ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer.clone()))
             .connect_http(self.node.endpoint_url());
         let reg = CredentialRegistry::new(self.registry, &wallet);
         let policy = CredentialRegistry::TypePolicy {
-            name: "Quota".into(),
-            uri: String::new(),
-            defaultValidity: Uint::ZERO,
-            maxValidity: Uint::ZERO,
-            renewalWindow: Uint::ZERO,
-            maxSupply: 0,
             quotaLimit: limit,
-            quotaPeriod: 0,
-            flags: 2,
-            prerequisites: vec![],
+            ..CredentialRegistry::TypePolicy::plain("Quota", 0, 2)
         };
         reg.defineType(policy).send().await?.get_receipt().await?;
         let id = reg.typeCount().call().await?;

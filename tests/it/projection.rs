@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::aliases::U40;
 use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
@@ -50,16 +49,11 @@ fn policy(
     prerequisites: &[U256],
 ) -> CredentialRegistry::TypePolicy {
     CredentialRegistry::TypePolicy {
-        name: name.into(),
         uri: format!("ipfs://{name}"),
-        defaultValidity: U40::from(validity),
-        maxValidity: U40::ZERO,
-        renewalWindow: U40::ZERO,
         maxSupply: max_supply,
-        quotaLimit: 0,
-        quotaPeriod: 0,
-        flags: 63, // renewable, revocable, suspendable, renounceable, re-issuable after expiry and revocation
         prerequisites: prerequisites.to_vec(),
+        // renewable, revocable, suspendable, renounceable, re-issuable after expiry and revocation
+        ..CredentialRegistry::TypePolicy::plain(name, validity, 63)
     }
 }
 

@@ -166,19 +166,8 @@ pub async fn define_type<P: alloy::providers::Provider>(
     account: alloy::primitives::Address,
     roles: u8,
 ) -> Result<alloy::primitives::U256> {
-    use alloy::primitives::Uint;
-    let policy = laurel::chain::bindings::CredentialRegistry::TypePolicy {
-        name: name.into(),
-        uri: String::new(),
-        defaultValidity: Uint::from(default_validity),
-        maxValidity: Uint::from(0u64),
-        renewalWindow: Uint::from(0u64),
-        maxSupply: 0,
-        quotaLimit: 0,
-        quotaPeriod: 0,
-        flags: 2,
-        prerequisites: vec![],
-    };
+    let policy =
+        laurel::chain::bindings::CredentialRegistry::TypePolicy::plain(name, default_validity, 2);
     reg.defineType(policy).send().await?.get_receipt().await?;
     let type_id = reg.typeCount().call().await?;
     reg.setTypeRoles(type_id, account, roles)
