@@ -168,7 +168,7 @@ pub async fn status(
             .collect(),
         credential: id,
         status,
-        valid: status == "active",
+        valid: c.is_valid_at(now),
         reason: c.reason,
         reflects,
     }))

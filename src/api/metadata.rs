@@ -59,11 +59,8 @@ async fn base_uri(state: &AppState, memberships: bool) -> Result<String, ApiErro
     };
     Ok(state
         .store()
-        .registry_state(state.chain_id())
+        .base_uri(state.chain_id(), wanted)
         .await?
-        .into_iter()
-        .find(|r| r.registry == wanted)
-        .and_then(|r| r.base_uri)
         .unwrap_or_default())
 }
 

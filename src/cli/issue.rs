@@ -153,13 +153,12 @@ pub async fn run(
         &app.settings.issuer_name,
     )
     .await?;
-    {
-        let mut reqs: Vec<NewRequest> = accepted.iter().map(|(_, r)| r.clone()).collect();
-        crate::credentials::ob3::attach_claims(&app.store, &program, &mut reqs).await?;
-        for ((_, r), with) in accepted.iter_mut().zip(reqs) {
-            *r = with;
-        }
-    }
+    crate::credentials::ob3::attach_claims(
+        &app.store,
+        &program,
+        accepted.iter_mut().map(|(_, r)| r),
+    )
+    .await?;
     let mut ids = Vec::new();
     let mut labels: HashMap<i64, String> = HashMap::new();
     for chunk in accepted.chunks(5_000) {

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::canonical::canonical;
 use super::dates::datetime;
-use crate::indexer::project::{CredentialRow, CredentialTypeRow};
+use crate::indexer::project::{token_id, CredentialRow, CredentialTypeRow};
 use crate::store::issuance::{ClaimDocument, NewRequest};
 use crate::store::{Store, StoreError};
 
@@ -61,11 +61,8 @@ impl Program {
         issuer_name: &str,
     ) -> Result<Program, StoreError> {
         let base = store
-            .registry_state(chain_id)
+            .base_uri(chain_id, crate::indexer::project::Registry::Credentials)
             .await?
-            .into_iter()
-            .find(|r| r.registry == crate::indexer::project::Registry::Credentials)
-            .and_then(|r| r.base_uri)
             .filter(|b| b.starts_with("http://") || b.starts_with("https://"));
         Ok(Program {
             chain_id,
@@ -97,21 +94,11 @@ impl Program {
             self.site, self.chain_id
         )
     }
-
-    /// The URL of a credential's Open Badges document.
-    pub fn credential_url(&self, token: U256) -> String {
-        format!("{}v1/credentials/{}/{token}/ob3", self.site, self.chain_id)
-    }
 }
 
 /// `did:pkh` of an account on this chain (CAIP-10, EIP-55 address).
 pub fn did_pkh(chain_id: u64, account: Address) -> String {
     format!("did:pkh:eip155:{chain_id}:{account}")
-}
-
-/// Token id of (type, holder): `type << 160 | holder`.
-pub fn token_id(type_id: u64, holder: Address) -> U256 {
-    (U256::from(type_id) << 160) | U256::from_be_slice(holder.as_slice())
 }
 
 /// A `urn:uuid:` (version 8, name-based on keccak-256) for the credential requested under `key`.
@@ -282,10 +269,10 @@ fn prerequisite_names(
 /// Gives each request whose type the mirror knows the claim document of its credential, so that the
 /// claim's hash is what goes on chain. Requests of unknown types are left without (the pre-check refuses
 /// them).
-pub async fn attach_claims(
+pub async fn attach_claims<'a>(
     store: &Store,
     p: &Program,
-    requests: &mut [NewRequest],
+    requests: impl IntoIterator<Item = &'a mut NewRequest>,
 ) -> Result<(), StoreError> {
     let types = catalog(store, p.chain_id).await?;
     for r in requests {

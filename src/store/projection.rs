@@ -1413,6 +1413,20 @@ impl Store {
         .collect()
     }
 
+    /// The base of `registry`'s token URIs, if known.
+    pub async fn base_uri(
+        &self,
+        chain_id: u64,
+        registry: crate::indexer::project::Registry,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .registry_state(chain_id)
+            .await?
+            .into_iter()
+            .find(|r| r.registry == registry)
+            .and_then(|r| r.base_uri))
+    }
+
     /// Both registries' pause flag and base URI.
     pub async fn registry_state(&self, chain_id: u64) -> Result<Vec<RegistryStateRow>, StoreError> {
         sqlx::query_as!(
