@@ -139,7 +139,8 @@ contract CredentialFuzzTest is CredentialBase {
         _assertValidityConsistent(bob, t);
     }
 
-    /// The other validity rules: maxValidity needs a default at most itself.
+    /// The other validity rules: maxValidity needs a default at most itself. An accepted policy is stored as given
+    /// under the next type id; a rejected one defines no type.
     function testFuzz_validityPolicyRules(uint40 defaultValidity, uint40 maxValidity) public {
         vm.assume(defaultValidity <= MAX_DEFAULT_VALIDITY);
         CredentialRegistry.TypePolicy memory p = _policy("Rules");
@@ -147,6 +148,7 @@ contract CredentialFuzzTest is CredentialBase {
         p.maxValidity = maxValidity;
         p.flags = defaultValidity == 0 ? ALL_FLAGS & ~uint16(1) : ALL_FLAGS;
         bool ok = maxValidity == 0 || (defaultValidity != 0 && defaultValidity <= maxValidity);
+        uint256 countBefore = reg.typeCount();
         vm.prank(governor);
         if (!ok) {
             vm.expectRevert(
@@ -155,8 +157,21 @@ contract CredentialFuzzTest is CredentialBase {
                     "defaultValidity: must be set and at most maxValidity when maxValidity is set"
                 )
             );
+            reg.defineType(p);
+            assertEq(reg.typeCount(), countBefore, "a rejected policy defined a type");
+            vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.UnknownType.selector, countBefore + 1));
+            reg.typePolicy(countBefore + 1);
+            return;
         }
-        reg.defineType(p);
+        uint256 t = reg.defineType(p);
+        assertEq(t, countBefore + 1, "type id");
+        assertEq(reg.typeCount(), t, "typeCount");
+        CredentialRegistry.TypePolicy memory got = reg.typePolicy(t);
+        assertEq(got.defaultValidity, defaultValidity, "stored defaultValidity");
+        assertEq(got.maxValidity, maxValidity, "stored maxValidity");
+        assertEq(got.flags, p.flags, "stored flags");
+        assertEq(got.renewalWindow, p.renewalWindow, "stored renewalWindow");
+        assertEq(got.name, "Rules", "stored name");
     }
 
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {
