@@ -12,6 +12,16 @@ use super::issuance::{holder, Harness};
 
 /// `laurel verify --json` for `holder` and `type_id`: (chain status, mirror status, chain valid, mirror expiry).
 fn verify(h: &Harness, who: Address, type_id: u64) -> Result<(String, String, bool, u64)> {
+    let (chain, mirror, valid, expires, _) = verify_full(h, who, type_id)?;
+    Ok((chain, mirror, valid, expires))
+}
+
+/// As [`verify`], plus the chain's (issued at, expires at).
+fn verify_full(
+    h: &Harness,
+    who: Address,
+    type_id: u64,
+) -> Result<(String, String, bool, u64, (u64, u64))> {
     let (code, out) = h.run(&[
         "verify",
         &format!("{who:#x}"),
@@ -31,6 +41,10 @@ fn verify(h: &Harness, who: Address, type_id: u64) -> Result<(String, String, bo
             .to_string(),
         line["chain"]["valid"].as_bool().unwrap_or(false),
         line["mirror"]["expires_at"].as_u64().unwrap_or(0),
+        (
+            line["chain"]["issued_at"].as_u64().unwrap_or(0),
+            line["chain"]["expires_at"].as_u64().unwrap_or(0),
+        ),
     ))
 }
 
@@ -97,10 +111,15 @@ async fn pathway_and_status_changes_through_the_cli_match_on_chain_and_in_the_mi
     assert_eq!(h.mints().await?, 0);
     ok(&h, &["issue", "--type", "1", "--holder", &a_hex])?;
     ok(&h, &["issue", "--type", "2", "--holder", &a_hex])?;
+    // Type 2's default validity is 365 days: the chain's expiry is issue time + 365 d, and the mirror's equals it.
+    let (chain, mirror, valid, mirror_expiry, (issued, chain_expiry)) = verify_full(&h, a, 2)?;
     assert_eq!(
-        verify(&h, a, 2)?,
-        ("active".into(), "active".into(), true, verify(&h, a, 2)?.3)
+        (chain.as_str(), mirror.as_str(), valid),
+        ("active", "active", true)
     );
+    assert!(issued > 0, "the chain records an issue time");
+    assert_eq!(chain_expiry, issued + 365 * 86_400);
+    assert_eq!(mirror_expiry, chain_expiry);
 
     ok(
         &h,
@@ -208,6 +227,11 @@ async fn pathway_and_status_changes_through_the_cli_match_on_chain_and_in_the_mi
         code, 0,
         "a holder without the required credential is refused: {out}"
     );
+    // Refused for the reason that matters (the recovered credential left a), and nothing was granted.
+    assert!(
+        out.contains("NotEligible") && out.contains("credentialType: 1"),
+        "refused as ineligible for lack of type 1: {out}"
+    );
     ok(
         &h,
         &[
@@ -242,6 +266,10 @@ async fn pathway_and_status_changes_through_the_cli_match_on_chain_and_in_the_mi
     ok(&h, &["gov", "tier", "list"])?;
     let m = h.store.memberships_of_holder(31337, b).await?;
     assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        h.store.memberships_of_holder(31337, a).await?.is_empty(),
+        "the ineligible holder was granted nothing"
+    );
     assert_eq!(
         m[0].status,
         laurel::indexer::project::membership_status::ACTIVE
