@@ -2320,17 +2320,16 @@ mod tests {
         ]
     }
 
-    /// One table of an in-memory store: rows and undo log, applied like the Postgres store does.
+    /// One table of an in-memory store: the rows a fold's changes produce (the pure fold's tests; the
+    /// undo log and unwinding are tested against Postgres below).
     struct Mem<K, V> {
         rows: BTreeMap<K, V>,
-        undo: Vec<Undo<K, V>>,
     }
 
     impl<K: Ord + Clone, V: Clone + PartialEq + Debug> Mem<K, V> {
         fn new() -> Self {
             Self {
                 rows: BTreeMap::new(),
-                undo: Vec::new(),
             }
         }
 
@@ -2347,30 +2346,6 @@ mod tests {
             for k in c.deletes {
                 self.rows.remove(&k);
             }
-            self.undo.extend(c.undo);
-        }
-
-        fn unwind(&mut self, fork: u64, key_of: impl Fn(&V) -> K) {
-            let mut first: BTreeMap<K, (u64, Option<V>)> = BTreeMap::new();
-            for u in self.undo.iter().filter(|u| u.block > fork) {
-                let e = first
-                    .entry(u.key.clone())
-                    .or_insert((u.block, u.before.clone()));
-                if u.block < e.0 {
-                    *e = (u.block, u.before.clone());
-                }
-            }
-            for (k, (_, before)) in first {
-                match before {
-                    Some(v) => {
-                        self.rows.insert(key_of(&v), v);
-                    }
-                    None => {
-                        self.rows.remove(&k);
-                    }
-                }
-            }
-            self.undo.retain(|u| u.block <= fork);
         }
     }
 
@@ -2437,30 +2412,6 @@ mod tests {
                 .apply(f.governance_ops, GovernanceOpRow::key);
             self.registry_state.apply(f.registry_state, |r| r.registry);
             Ok(())
-        }
-
-        fn unwind(&mut self, fork: u64) {
-            self.credentials.unwind(fork, |r| r.token_id);
-            self.credential_types.unwind(fork, |r| r.type_id);
-            self.tiers.unwind(fork, |r| r.tier_id);
-            self.memberships.unwind(fork, |r| r.token_id);
-            self.roles.unwind(fork, RoleRow::key);
-            self.governance_ops.unwind(fork, GovernanceOpRow::key);
-            self.registry_state.unwind(fork, |r| r.registry);
-        }
-
-        /// Every table's rows, for comparison.
-        fn snapshot(&self) -> String {
-            format!(
-                "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}",
-                self.credentials.rows,
-                self.credential_types.rows,
-                self.tiers.rows,
-                self.memberships.rows,
-                self.roles.rows,
-                self.governance_ops.rows,
-                self.registry_state.rows
-            )
         }
     }
 
@@ -2621,37 +2572,178 @@ mod tests {
         db.registry_state.apply(f.registry_state, |r| r.registry);
     }
 
-    #[test]
-    fn unwinding_to_any_block_equals_a_fresh_fold_of_the_blocks_up_to_it() {
+    /// A deployment record for chain `chain_id` (fixed fake addresses), as the store registers it.
+    fn fake_deployment(chain_id: u64) -> crate::chain::Deployment {
+        use crate::chain::deployment::{Delays, RoleHolders, RoleIds};
+        crate::chain::Deployment {
+            chain_id,
+            deploy_block: 0,
+            deployer: ME,
+            access_manager: Address::repeat_byte(0x01),
+            credential_registry: Address::repeat_byte(0x02),
+            membership_registry: Address::repeat_byte(0x03),
+            base_uri: "https://base/".into(),
+            membership_base_uri: "https://base/".into(),
+            roles: RoleHolders {
+                admin: ME,
+                governor: ME,
+                pauser: ME,
+                recovery: ME,
+                guardian: ME,
+            },
+            role_ids: RoleIds {
+                admin: 0,
+                governor: 1,
+                recovery: 2,
+                pauser: 3,
+                guardian: 4,
+            },
+            delays: Delays {
+                policy: 0,
+                recovery: 0,
+                admin: 0,
+            },
+        }
+    }
+
+    /// The window entry of block `n` of the synthetic chain (hashes as [`ev`] makes them).
+    fn block_ref(n: u64) -> crate::store::mirror::BlockRef {
+        crate::store::mirror::BlockRef {
+            number: n,
+            hash: B256::repeat_byte(n as u8),
+            parent_hash: B256::repeat_byte(n.saturating_sub(1) as u8),
+            timestamp: ts(n),
+        }
+    }
+
+    /// A real Postgres store in a scratch database, for the properties the store itself must keep.
+    struct PgScratch {
+        store: crate::store::Store,
+        admin: crate::store::Store,
+        name: String,
+    }
+
+    impl PgScratch {
+        async fn new(tag: &str) -> PgScratch {
+            let admin_url = std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://127.0.0.1:5432/postgres".into());
+            let admin = crate::store::Store::connect(&admin_url)
+                .await
+                .expect("Postgres at DATABASE_URL (scripts/test sets it; scripts/pg finds one)");
+            let name = format!("laurel_ut_{}_{tag}", std::process::id());
+            let _ = admin.drop_database(&name).await;
+            let url = admin.create_database(&admin_url, &name).await.unwrap();
+            let store = crate::store::Store::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            PgScratch { store, admin, name }
+        }
+
+        async fn drop_now(self) {
+            self.store.pool().close().await;
+            self.admin.drop_database(&self.name).await.unwrap();
+        }
+    }
+
+    /// Indexes `events` for `chain_id` through [`Store::commit_range`](crate::store::Store::commit_range) in
+    /// ranges of `chunk` events, the window holding every block from 0 (so any block can be unwound to).
+    async fn index_in_chunks(store: &crate::store::Store, chain_id: u64, events: &[NewEvent], chunk: usize) {
+        for part in events.chunks(chunk.max(1)) {
+            let cursor = store.cursor(chain_id).await.unwrap().unwrap();
+            let from = cursor.indexed_block.map_or(0, |b| b + 1);
+            let to = part.last().unwrap().block_number.max(from);
+            let blocks: Vec<_> = (from..=to).map(block_ref).collect();
+            let next = crate::store::mirror::Cursor {
+                indexed_block: Some(to),
+                indexed_hash: Some(block_ref(to).hash),
+                final_block: 0,
+            };
+            store
+                .commit_range(chain_id, &cursor, &next, part, &blocks, 0)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Every projection of `chain_id` as the store reads it back, for comparison.
+    async fn pg_snapshot(store: &crate::store::Store, chain_id: u64) -> String {
+        let mut out = format!(
+            "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n",
+            store.credential_types(chain_id).await.unwrap(),
+            store.tiers(chain_id).await.unwrap(),
+            store.roles(chain_id, None).await.unwrap(),
+            store.governance_ops(chain_id, None).await.unwrap(),
+            store.registry_state(chain_id).await.unwrap(),
+        );
+        for id in 0..=8 {
+            out += &format!(
+                "{:#?}\n{:#?}\n",
+                store.credentials_of_type(chain_id, id).await.unwrap(),
+                store.memberships_of_tier(chain_id, id).await.unwrap()
+            );
+        }
+        out
+    }
+
+    /// The fork-point property against the real store: index the history in ranges of any size, unwind to any
+    /// block with [`Store::unwind_to`](crate::store::Store::unwind_to), and the projections equal a fresh
+    /// index of the blocks up to it; indexing the rest again gives the full state.
+    #[tokio::test]
+    async fn unwinding_the_store_to_any_block_equals_a_fresh_index_of_the_blocks_up_to_it() {
         let h = history();
         let last = h.last().unwrap().block_number;
+        let pg = PgScratch::new("fork_point").await;
+        let store = &pg.store;
+        // Chain ids partition the store: one per fresh index and one per (chunking, fork) run.
+        let mut next_chain = 1_000u64;
+        let mut fresh_index = |events: Vec<NewEvent>| {
+            next_chain += 1;
+            let chain_id = next_chain;
+            async move {
+                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                index_in_chunks(store, chain_id, &events, events.len()).await;
+                pg_snapshot(store, chain_id).await
+            }
+        };
+        let full = fresh_index(h.clone()).await;
+        let mut prefixes = Vec::new();
+        for fork in 0..=last {
+            let prefix: Vec<NewEvent> =
+                h.iter().filter(|e| e.block_number <= fork).cloned().collect();
+            prefixes.push(if prefix.is_empty() {
+                let chain_id = 999;
+                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                pg_snapshot(store, chain_id).await
+            } else {
+                fresh_index(prefix).await
+            });
+        }
+        let mut chain_id = 2_000u64;
         for chunk in [1usize, 3, 7, h.len()] {
             for fork in 0..=last {
-                let mut db = Db::new();
-                for part in h.chunks(chunk) {
-                    db.commit(part, Some(1)).unwrap();
-                }
-                db.unwind(fork);
-                let prefix: Vec<NewEvent> = h
-                    .iter()
-                    .filter(|e| e.block_number <= fork)
-                    .cloned()
-                    .collect();
+                chain_id += 1;
+                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                index_in_chunks(store, chain_id, &h, chunk).await;
+                store.unwind_to(chain_id, &block_ref(fork)).await.unwrap();
                 assert_eq!(
-                    db.snapshot(),
-                    fresh(&prefix).snapshot(),
+                    pg_snapshot(store, chain_id).await,
+                    prefixes[fork as usize],
                     "chunks of {chunk}, unwound to {fork}"
                 );
-                // Re-indexing the rest gives the full state again.
-                let rest: Vec<NewEvent> = h
-                    .iter()
-                    .filter(|e| e.block_number > fork)
-                    .cloned()
-                    .collect();
-                db.commit(&rest, Some(1)).unwrap();
-                assert_eq!(db.snapshot(), fresh(&h).snapshot());
+                let cursor = store.cursor(chain_id).await.unwrap().unwrap();
+                assert_eq!(cursor.indexed_block, Some(fork));
+                let rest: Vec<NewEvent> =
+                    h.iter().filter(|e| e.block_number > fork).cloned().collect();
+                if !rest.is_empty() {
+                    index_in_chunks(store, chain_id, &rest, chunk).await;
+                }
+                assert_eq!(
+                    pg_snapshot(store, chain_id).await,
+                    full,
+                    "chunks of {chunk}, unwound to {fork}, then re-indexed"
+                );
             }
         }
+        pg.drop_now().await;
     }
 
     #[test]
