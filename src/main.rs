@@ -429,7 +429,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_tracing("warn");
             let app = App::build(settings(&cli.global)?).await?;
             let holder = parse_address(&holder)?;
-            laurel::startup::sync_mirror(&app, Duration::from_secs(5)).await?;
+            // The report names the block the mirror reflects, so a lagging mirror is shown, not hidden.
+            match laurel::startup::sync_mirror(&app, Duration::from_secs(5)).await {
+                Err(e @ laurel::indexer::follow::FollowError::Behind { .. }) => {
+                    eprintln!("warning: {e}")
+                }
+                other => other?,
+            }
             let r = laurel::cli::verify::report(&app, holder, type_id).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);

@@ -156,7 +156,8 @@ impl App {
 }
 
 /// Brings the mirror up to the chain head before a command reads it: indexes here when no other process
-/// holds the writer lock, else waits for that writer, for at most `timeout`.
+/// holds the writer lock, else waits for that writer, for at most `timeout`; then refuses with
+/// [`FollowError::Behind`](crate::indexer::follow::FollowError::Behind) rather than let a command read a stale mirror.
 pub async fn sync_mirror(
     app: &App,
     timeout: Duration,
@@ -169,11 +170,12 @@ pub async fn sync_mirror(
             .get_block_number()
             .await
             .map_err(|e| crate::indexer::follow::FollowError::Rpc(e.to_string()))?;
-        let cursor = app.store.cursor(chain_id).await?;
-        if cursor
-            .and_then(|c| c.indexed_block)
-            .is_some_and(|b| b >= head)
-        {
+        let indexed = app
+            .store
+            .cursor(chain_id)
+            .await?
+            .and_then(|c| c.indexed_block);
+        if indexed.is_some_and(|b| b >= head) {
             return Ok(());
         }
         if let Some(lock) = app.store.try_writer_lock(chain_id).await? {
@@ -183,8 +185,11 @@ pub async fn sync_mirror(
             return Ok(());
         }
         if started.elapsed() > timeout {
-            tracing::warn!("the mirror is still behind the chain head; checks may use older state");
-            return Ok(());
+            return Err(crate::indexer::follow::FollowError::Behind {
+                indexed: indexed.unwrap_or(0),
+                head,
+                secs: timeout.as_secs(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -104,6 +104,16 @@ pub enum FollowError {
         /// The steps, for the log.
         steps: String,
     },
+    /// The mirror did not reach the chain head in time (another process holds the indexer lock and lags).
+    #[error("the mirror is at block {indexed} but the chain is at {head}, and it did not catch up within {secs} s; the `laurel serve` that indexes this deployment is behind or stuck (see `laurel status` and its logs)")]
+    Behind {
+        /// Last indexed block (0: none).
+        indexed: u64,
+        /// Chain head.
+        head: u64,
+        /// Seconds waited.
+        secs: u64,
+    },
     /// No block of the stored window is on the chain any more.
     #[error("a reorg deeper than the stored window ({window} blocks) replaced block {from}; re-index from the deploy block")]
     ReorgTooDeep {
