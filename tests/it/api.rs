@@ -527,6 +527,32 @@ async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() ->
             .contains("does not exist"),
         "{e}"
     );
+    // A mixed batch: two good items and one bad. The bad one is reported and the good ones are not queued.
+    let mixed = format!(
+        r#"{{"issuances":[{{"type":1,"holder":"{:#x}"}},{{"type":99,"holder":"{:#x}"}},{{"type":1,"holder":"{:#x}"}}]}}"#,
+        holder(4),
+        holder(5),
+        holder(6)
+    );
+    let (s, e) = post(&base, Some(&issuer), None, mixed).await?;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (422, Some("invalid_items")),
+        "{e}"
+    );
+    assert_eq!(e["items"].as_array().map(Vec::len), Some(1), "{e}");
+    assert_eq!(e["items"][0]["index"], 1, "{e}");
+    let queued: Vec<alloy::primitives::Address> = h
+        .store
+        .request_states(31337)
+        .await?
+        .into_iter()
+        .map(|(who, _)| who)
+        .collect();
+    assert_eq!(queued.len(), 2, "only the first batch's two: {queued:?}");
+    for i in [3, 4, 5, 6] {
+        assert!(!queued.contains(&holder(i)), "holder {i} was queued");
+    }
     let (s, e) = post(&base, Some(&issuer), None, "{not json".into()).await?;
     assert_eq!((s, e["error"].as_str()), (400, Some("invalid_json")), "{e}");
     let many = format!(
