@@ -432,6 +432,7 @@ pub async fn serve(
                     break;
                 }
             }
+            tracing::info!("HTTP shutting down: no new connections; finishing the requests in flight");
         })
         .await?;
     Ok(())

@@ -63,9 +63,9 @@ async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
 /// Starts `laurel serve` on a free port and waits until it is ready (node, database, indexer) and its mirror
 /// reflects the chain head; returns the process and the base URL.
 pub(crate) async fn start(h: &Harness) -> Result<(super::issuance::Serve, String, u64)> {
-    let port = free_port()?;
-    let serve = h.serve(port, &[])?;
-    let base = format!("http://127.0.0.1:{port}");
+    // Port 0: the kernel picks a free port and the server reports it (no window for another test to take it).
+    let mut serve = h.serve(0, &[])?;
+    let base = format!("http://{}", serve.listening_addr(Duration::from_secs(60))?);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !reqwest::get(format!("{base}/readyz"))
         .await
@@ -78,12 +78,6 @@ pub(crate) async fn start(h: &Harness) -> Result<(super::issuance::Serve, String
     }
     let head = wait_for_head(h, &base).await?;
     Ok((serve, base, head))
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 pub(crate) async fn get(base: &str, path: &str) -> Result<(u16, Value)> {
@@ -741,7 +735,7 @@ async fn shutdown_finishes_the_request_in_flight_then_exits() -> Result<()> {
     .await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     serve.terminate()?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    serve.wait_for_log("HTTP shutting down", Duration::from_secs(10))?;
     assert!(
         serve.wait_for_exit(Duration::ZERO)?.is_none(),
         "the server waits for the request in flight"
@@ -919,4 +913,86 @@ async fn an_account_holding_the_on_chain_role_signs_admin_requests_with_eip712()
     let (s, e) = get(&base, "/v1/issuances/1").await?;
     assert_eq!(s, 401, "no credentials at all: {e}");
     Ok(())
+}
+
+/// `/readyz` of `base`: status code and body.
+async fn readyz(base: &str) -> Result<(u16, Value)> {
+    get(base, "/readyz").await
+}
+
+/// Polls `/readyz` of `base` until `pred` holds for its answer, for up to 60 s.
+async fn wait_readyz(base: &str, what: &str, pred: impl Fn(u16, &Value) -> bool) -> Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (s, v) = readyz(base).await?;
+        if pred(s, &v) {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("/readyz never showed {what}: {s} {v}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_standby_serve_takes_over_when_the_indexer_dies_and_readyz_refuses_while_it_cannot_serve(
+) -> Result<()> {
+    let h = Harness::new().await?;
+    let (mut a, _, _) = start(&h).await?;
+    a.wait_for_log("indexer started", Duration::from_secs(30))?;
+    let mut b = h.serve(0, &[])?;
+    let base_b = format!("http://{}", b.listening_addr(Duration::from_secs(60))?);
+    wait_readyz(&base_b, "ready", |s, _| s == 200).await?;
+    assert!(!b.logged("indexer started")?, "b stands by while a indexes");
+
+    // The indexer hangs (its lock is still held) while the chain moves on: b is not ready, and says why.
+    a.signal("STOP")?;
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    provider
+        .raw_request::<_, Value>("anvil_mine".into(), ("0x1e",))
+        .await?;
+    let v = wait_readyz(&base_b, "the lag", |s, _| s == 503).await?;
+    assert_eq!(v["status"], "unavailable", "{v}");
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("blocks behind the head")),
+        "{v}"
+    );
+
+    // The indexer dies: its lock goes with its connection, b takes over and catches up.
+    a.signal("KILL")?;
+    let v = wait_readyz(&base_b, "ready again", |s, _| s == 200).await?;
+    assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["indexed_block"], v["chain_head"], "{v}");
+    assert!(b.logged("indexer started")?, "b took over the indexing");
+    // And b alone issues and confirms.
+    h.queue_holders("takeover.csv", 1..=3)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h
+        .store
+        .request_states(31337)
+        .await?
+        .iter()
+        .any(|(_, s)| s != "confirmed")
+    {
+        if Instant::now() > deadline {
+            bail!("b did not confirm the requests");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(h.mints().await?, 3);
+
+    // The node goes away: not ready, and the body names it.
+    drop(h.node);
+    let v = wait_readyz(&base_b, "the node down", |s, _| s == 503).await?;
+    assert!(
+        v["problems"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p == "the node does not answer")),
+        "{v}"
+    );
+    drop(b);
+    h.db.drop_now().await
 }

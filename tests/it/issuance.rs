@@ -11,7 +11,7 @@ use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use laurel::chain::bindings::CredentialRegistry;
 use laurel::store::Store;
 
@@ -112,11 +112,11 @@ impl Harness {
         // Each process logs to its own file in the test directory (kept for a failing test's post-mortem).
         use std::sync::atomic::{AtomicU32, Ordering};
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let log = std::fs::File::create(
-            self.dir
-                .join(format!("serve-{}.log", NEXT.fetch_add(1, Ordering::SeqCst))),
-        )?;
-        Ok(Serve(cmd.stdout(Stdio::null()).stderr(log).spawn()?))
+        let path = self
+            .dir
+            .join(format!("serve-{}.log", NEXT.fetch_add(1, Ordering::SeqCst)));
+        let log = std::fs::File::create(&path)?;
+        Ok(Serve(cmd.stdout(Stdio::null()).stderr(log).spawn()?, path))
     }
 
     /// Number of credentials minted on chain (Transfer events from the zero address).
@@ -184,6 +184,24 @@ impl Harness {
     }
 }
 
+/// `text` without terminal colour codes (`ESC [ … m`), which the log may carry.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub(crate) fn holder(i: u32) -> Address {
     let mut b = [0u8; 20];
     b[0] = 0xab;
@@ -191,22 +209,77 @@ pub(crate) fn holder(i: u32) -> Address {
     Address::from(b)
 }
 
-/// A `laurel serve` child process, killed when dropped (so a failing test leaves no process behind).
-pub(crate) struct Serve(Child);
+/// A `laurel serve` child process, killed when dropped (so a failing test leaves no process behind), and the
+/// file it logs to.
+pub(crate) struct Serve(Child, PathBuf);
 
 impl Serve {
-    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
-        self.0.wait()
+    /// The address its HTTP server bound (read from its "HTTP listening" log line), waiting up to `timeout`.
+    pub(crate) fn listening_addr(&mut self, timeout: Duration) -> Result<std::net::SocketAddr> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = strip_ansi(&std::fs::read_to_string(&self.1)?);
+            if let Some(addr) = log
+                .lines()
+                .filter(|l| l.contains("HTTP listening"))
+                .find_map(|l| l.split("addr=").nth(1))
+            {
+                let addr = addr.split_whitespace().next().unwrap_or_default();
+                return Ok(addr.parse()?);
+            }
+            if let Some(status) = self.0.try_wait()? {
+                bail!("serve exited ({status}) before listening: {log}");
+            }
+            if Instant::now() > deadline {
+                bail!("serve did not listen within {timeout:?}: {log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits up to `timeout` for a log line containing `needle`.
+    pub(crate) fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while !strip_ansi(&std::fs::read_to_string(&self.1)?).contains(needle) {
+            if Instant::now() > deadline {
+                bail!("serve did not log {needle:?} within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// Whether the process is still running.
+    fn alive(&mut self) -> Result<bool> {
+        Ok(self.0.try_wait()?.is_none())
+    }
+
+    /// Batches this process recorded and broadcast (its "batch recorded" log lines).
+    fn batches_sent(&self) -> Result<usize> {
+        Ok(std::fs::read_to_string(&self.1)?
+            .lines()
+            .filter(|l| l.contains("batch recorded; broadcasting"))
+            .count())
     }
 
     /// Sends SIGTERM (what a process manager sends to stop the service).
     pub(crate) fn terminate(&self) -> Result<()> {
+        self.signal("TERM")
+    }
+
+    /// Sends the signal `name` (`TERM`, `STOP`, `KILL`, …).
+    pub(crate) fn signal(&self, name: &str) -> Result<()> {
         let ok = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
+            .args([&format!("-{name}"), &self.0.id().to_string()])
             .status()?
             .success();
-        anyhow::ensure!(ok, "kill -TERM failed");
+        anyhow::ensure!(ok, "kill -{name} failed");
         Ok(())
+    }
+
+    /// Whether the process logged a line containing `needle`.
+    pub(crate) fn logged(&self, needle: &str) -> Result<bool> {
+        Ok(strip_ansi(&std::fs::read_to_string(&self.1)?).contains(needle))
     }
 
     /// Waits up to `timeout` for the process to exit; its status, or None if it is still running.
@@ -337,13 +410,19 @@ async fn a_csv_issues_its_valid_lines_reports_the_bad_ones_and_a_rerun_issues_no
 #[tokio::test]
 async fn two_serve_processes_on_one_database_issue_each_request_exactly_once() -> Result<()> {
     let h = Harness::new().await?;
-    let mut a = h.serve(0, &[])?;
-    let mut b = h.serve(0, &[])?;
+    // Batches of 20, so that the 300 requests are shared out between the two workers.
+    let env = [("LAUREL_MAX_BATCH", "20")];
+    let mut a = h.serve(0, &env)?;
+    let mut b = h.serve(0, &env)?;
     h.queue_holders("big.csv", 1..=300)?;
     let rows = h.wait_settled(300, 120).await;
+    let alive = (a.alive()?, b.alive()?);
     kill(&mut a);
     kill(&mut b);
     let rows = rows?;
+    assert_eq!(alive, (true, true), "both processes lived to the end");
+    let sent = (a.batches_sent()?, b.batches_sent()?);
+    assert!(sent.0 > 0 && sent.1 > 0, "both processes issued: {sent:?}");
     assert!(rows.iter().all(|(_, s)| s == "confirmed"), "{rows:?}");
     assert_eq!(h.mints().await?, 300);
     let batches = h.store.batch_nonces(31337).await?;
@@ -365,7 +444,9 @@ async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_no
 
     // 1. The process dies right after recording the batch, before broadcasting it.
     let mut s = h.serve(0, &[("LAUREL_CRASH_AT", "after-record")])?;
-    let status = s.wait()?;
+    let status = s
+        .wait_for_exit(Duration::from_secs(60))?
+        .context("serve did not reach the crash point within 60 s")?;
     assert!(!status.success(), "the crash point was not reached");
     assert_eq!(h.mints().await?, 0, "nothing was broadcast");
     let rows = h.store.request_states(31337).await?;
@@ -531,6 +612,8 @@ async fn killing_serve_again_and_again_mid_run_loses_and_doubles_nothing() -> Re
     let env = [("LAUREL_MAX_BATCH", "20"), ("LAUREL_MAX_IN_FLIGHT", "3")];
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut kills = 0;
+    // Kills that left a batch in flight: signed and recorded, not yet confirmed by the mirror.
+    let mut in_flight_kills = 0;
     loop {
         let q = h.store.queue_stats(31337).await?;
         if q.confirmed + q.failed == 600 {
@@ -544,6 +627,10 @@ async fn killing_serve_again_and_again_mid_run_loses_and_doubles_nothing() -> Re
         tokio::time::sleep(Duration::from_millis(150 + 137 * (kills % 7))).await;
         kill(&mut s);
         kills += 1;
+        let after = h.store.queue_stats(31337).await?;
+        if after.pending_txs > 0 {
+            in_flight_kills += 1;
+        }
         if kills > 12 {
             // Enough chaos: let the last one finish.
             let mut s = h.serve(0, &env)?;
@@ -556,10 +643,144 @@ async fn killing_serve_again_and_again_mid_run_loses_and_doubles_nothing() -> Re
     assert_eq!(h.mints().await?, 600, "every request issued exactly once");
     let batches = h.store.batch_nonces(31337).await?;
     assert!(
-        kills >= 3 && batches.len() >= 30,
-        "{kills} kills, {} batches: too little chaos",
+        kills >= 3 && in_flight_kills >= 2,
+        "{kills} kills, {in_flight_kills} of them with a batch in flight: too little chaos"
+    );
+    eprintln!(
+        "{kills} kills ({in_flight_kills} with a batch in flight) across {} batches",
         batches.len()
     );
-    eprintln!("{kills} kills across {} batches", batches.len());
+    h.db.drop_now().await
+}
+
+/// Waits until every request in `ids` is still queued and carries a waiting note containing `why`.
+async fn wait_noted(h: &Harness, ids: &[i64], why: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reqs = h.store.requests(ids).await?;
+        let noted = reqs.iter().all(|r| {
+            r.state == laurel::store::issuance::RequestState::Queued
+                && r.error.as_deref().is_some_and(|e| e.contains(why))
+        });
+        if reqs.len() == ids.len() && noted {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("requests never noted as waiting on {why:?}: {reqs:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn requests_wait_while_their_type_is_paused_or_the_signer_lacks_the_role_then_issue() -> Result<()>
+{
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let me = format!(
+        "{:#x}",
+        h.key_hex
+            .parse::<alloy::signers::local::PrivateKeySigner>()?
+            .address()
+    );
+    let run_ok = |args: &[&str]| -> Result<()> {
+        let (code, out) = h.run(args)?;
+        anyhow::ensure!(code == 0, "laurel {args:?} failed: {out}");
+        Ok(())
+    };
+    // Queued while nothing runs, then the type is paused (incident response) before any batch is sent.
+    h.queue_holders("paused.csv", 1..=5)?;
+    run_ok(&["gov", "pause", "--type", &t])?;
+    let mut s = h.serve(0, &[])?;
+    wait_noted(&h, &[1, 2, 3, 4, 5], "paused").await?;
+    assert_eq!(h.mints().await?, 0, "nothing is sent while the type is paused");
+    run_ok(&["gov", "unpause", "--type", &t])?;
+    h.wait_settled(5, 60).await?;
+    kill(&mut s);
+    assert_eq!(h.mints().await?, 5);
+
+    // Queued, then the signer's issuer role is taken away: the requests wait, and go once it is granted back.
+    h.queue_holders("norole.csv", 6..=10)?;
+    run_ok(&["gov", "role", "revoke", "--issuer", "--type", &t, "--account", &me])?;
+    let mut s = h.serve(0, &[])?;
+    wait_noted(&h, &[6, 7, 8, 9, 10], "does not hold the issuer role").await?;
+    assert_eq!(h.mints().await?, 5, "nothing is sent without the role");
+    run_ok(&["gov", "role", "grant", "--issuer", "--type", &t, "--account", &me])?;
+    let rows = h.wait_settled(10, 60).await?;
+    kill(&mut s);
+    assert!(rows.iter().all(|(_, s)| s == "confirmed"), "{rows:?}");
+    assert_eq!(h.mints().await?, 10, "each request issued exactly once");
+    h.db.drop_now().await
+}
+
+#[tokio::test]
+async fn a_batch_whose_nonce_another_transaction_took_goes_back_to_the_queue_and_issues_once(
+) -> Result<()> {
+    let h = Harness::new().await?;
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    h.queue_holders("taken.csv", 1..=10)?;
+    let mut s = h.serve(0, &[])?;
+    // The batch is signed, recorded and in the pool, unmined.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (batch, nonce) = loop {
+        let q = h.store.queue_stats(31337).await?;
+        let open = h.store.batch_nonces(31337).await?;
+        if q.pending_txs > 0 && q.unsent_txs == 0 {
+            if let Some((id, nonce, _)) = open.first() {
+                break (*id, *nonce);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the batch was never sent");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (_, max_fee, tip) = h.store.batch_transactions(batch).await?[0];
+    // Someone else with the same key sends another transaction at that nonce, paying three times as much:
+    // the pool keeps it and drops the batch.
+    let signer: alloy::signers::local::PrivateKeySigner = h.key_hex.parse()?;
+    let me = signer.address();
+    let wallet = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(h.node.endpoint_url());
+    let other = alloy::rpc::types::TransactionRequest::default()
+        .from(me)
+        .to(me)
+        .nonce(nonce)
+        .gas_limit(21_000)
+        .max_fee_per_gas(max_fee * 3)
+        .max_priority_fee_per_gas(tip * 3);
+    let pending = wallet.send_transaction(other).await?;
+    let other_hash = *pending.tx_hash();
+    provider
+        .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+        .await?;
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (true,))
+        .await?;
+    assert!(
+        provider.get_transaction_receipt(other_hash).await?.is_some(),
+        "the other transaction took the nonce"
+    );
+    assert_eq!(h.mints().await?, 0, "the batch was not mined");
+    // The worker sees its nonce used by a transaction that is not its own, drops the batch and re-sends the
+    // requests in a new one.
+    let rows = h.wait_settled(10, 60).await?;
+    kill(&mut s);
+    assert!(rows.iter().all(|(_, s)| s == "confirmed"), "{rows:?}");
+    assert_eq!(h.mints().await?, 10, "each request issued exactly once");
+    let open = h.store.batch_nonces(31337).await?;
+    assert!(
+        open.iter().all(|(id, ..)| *id != batch),
+        "the first batch is no longer live: {open:?}"
+    );
+    let reqs = h.store.requests(&(1..=10).collect::<Vec<i64>>()).await?;
+    assert!(
+        reqs.iter().all(|r| r.batch_id.is_some_and(|b| b != batch)),
+        "every request went out in a later batch: {reqs:?}"
+    );
     h.db.drop_now().await
 }
