@@ -1,5 +1,7 @@
 //! The indexer against a real anvil and a real Postgres: the mirror equals the chain, replays change nothing,
-//! and a reorg (anvil_rollback, then different blocks) is unwound and re-indexed.
+//! a reorg (anvil_rollback, then different blocks) is unwound and re-indexed, also when its fork point lies
+//! inside the last range, and one deeper than the window is refused without writing; the range shrinks when
+//! a provider (a limiting proxy in front of anvil) refuses it; finality comes from tags or from depth.
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, FixedBytes};
@@ -151,4 +153,287 @@ async fn the_mirror_equals_the_chain_through_a_reorg() -> Result<()> {
 
     store.pool().close().await;
     db.drop_now().await
+}
+
+/// A JSON-RPC proxy in front of `upstream` that refuses `eth_getLogs` over more than `max_blocks` blocks the
+/// way hosted providers do, and counts the refusals. Returns its URL and the counter.
+async fn limiting_proxy(
+    upstream: String,
+    max_blocks: u64,
+) -> Result<(String, std::sync::Arc<std::sync::atomic::AtomicU64>)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let refused = Arc::new(AtomicU64::new(0));
+    let counter = refused.clone();
+    let client = alloy::transports::http::reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |axum::Json(req): axum::Json<serde_json::Value>| {
+            let (client, upstream, counter) = (client.clone(), upstream.clone(), counter.clone());
+            async move {
+                let block = |k: &str| {
+                    req["params"][0][k]
+                        .as_str()
+                        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+                };
+                if req["method"] == "eth_getLogs" {
+                    if let (Some(from), Some(to)) = (block("fromBlock"), block("toBlock")) {
+                        if to + 1 - from > max_blocks {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            return axum::Json(serde_json::json!({
+                                "jsonrpc": "2.0", "id": req["id"],
+                                "error": {"code": -32005,
+                                          "message": format!("query exceeds max block range {max_blocks}")}
+                            }));
+                        }
+                    }
+                }
+                let answer: serde_json::Value = client
+                    .post(&upstream)
+                    .json(&req)
+                    .send()
+                    .await
+                    .expect("upstream answers")
+                    .json()
+                    .await
+                    .expect("upstream JSON");
+                axum::Json(answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, refused))
+}
+
+/// A deployed anvil with `n` credentials issued in `n` blocks, a registered scratch store and a follower on
+/// `rpc` (the node itself when None).
+struct Indexing {
+    node: alloy::node_bindings::AnvilInstance,
+    d: laurel::chain::Deployment,
+    signer: alloy::signers::local::PrivateKeySigner,
+    type_id: alloy::primitives::U256,
+    db: ScratchDb,
+    store: Store,
+}
+
+impl Indexing {
+    async fn new(n: u8) -> Result<Self> {
+        let (node, d, signer) = deployed_stack()?;
+        let wallet = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer.clone()))
+            .connect_http(node.endpoint_url());
+        let reg = CredentialRegistry::new(d.credential_registry, &wallet);
+        let type_id = define_type(&reg, "Testing", 0, signer.address(), 3).await?;
+        for b in 1..=n {
+            reg.issue(type_id, Address::repeat_byte(b), 0, FixedBytes::repeat_byte(b))
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+        }
+        let db = ScratchDb::new().await?;
+        let store = Store::connect(&db.url).await?;
+        store.migrate().await?;
+        store.register_deployment(&d).await?;
+        Ok(Self {
+            node,
+            d,
+            signer,
+            type_id,
+            db,
+            store,
+        })
+    }
+
+    fn follower(&self, rpc: &str, config: FollowConfig) -> Result<Follower> {
+        let provider = ProviderBuilder::new().connect_http(rpc.parse()?).erased();
+        Ok(Follower::new(
+            provider,
+            self.store.clone(),
+            Contracts::of(&self.d),
+            31337,
+            self.d.deploy_block,
+            config,
+        ))
+    }
+
+    fn reader(&self) -> alloy::providers::DynProvider {
+        ProviderBuilder::new()
+            .connect_http(self.node.endpoint_url())
+            .erased()
+    }
+
+    /// Rolls back `depth` blocks and mines `n` different ones (new holders from 0x70 on).
+    async fn reorg(&self, depth: u64, n: u8) -> Result<()> {
+        let reader = self.reader();
+        let _: serde_json::Value = reader.raw_request("anvil_rollback".into(), (depth,)).await?;
+        let wallet = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(self.signer.clone()))
+            .connect_http(self.node.endpoint_url());
+        let reg = CredentialRegistry::new(self.d.credential_registry, &wallet);
+        for b in 0..n {
+            let pending = reg
+                .issue(
+                    self.type_id,
+                    Address::repeat_byte(0x70 + b),
+                    0,
+                    FixedBytes::repeat_byte(0x70 + b),
+                )
+                .send()
+                .await?;
+            confirm(&wallet, *pending.tx_hash()).await?;
+        }
+        Ok(())
+    }
+
+    async fn mirror_equals_chain(&self) -> Result<()> {
+        let chain = chain_view(&self.reader(), &Contracts::of(&self.d), self.d.deploy_block).await?;
+        assert_eq!(mirror_view(&self.store).await?, chain, "the mirror equals the chain");
+        Ok(())
+    }
+
+    async fn done(self) -> Result<()> {
+        self.store.pool().close().await;
+        self.db.drop_now().await
+    }
+}
+
+fn config(max_range: u64, window: u64) -> FollowConfig {
+    FollowConfig {
+        max_range,
+        window,
+        confirmations: 2,
+        finality_tags: false,
+    }
+}
+
+#[tokio::test]
+async fn the_range_shrinks_when_the_provider_refuses_it_and_the_mirror_still_equals_the_chain(
+) -> Result<()> {
+    let x = Indexing::new(12).await?;
+    let (proxy, refused) = limiting_proxy(x.node.endpoint(), 3).await?;
+    let mut follower = x.follower(&proxy, config(64, 32))?;
+    let steps = follower.catch_up(500).await?;
+    let shrunk: Vec<u64> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Shrunk { range } => Some(*range),
+            _ => None,
+        })
+        .collect();
+    // Halved until the provider accepts; after each success the range doubles again, is refused again at 4
+    // blocks, and goes back to 2.
+    assert_eq!(shrunk[..5], [32, 16, 8, 4, 2], "{steps:?}");
+    assert!(shrunk[5..].iter().all(|r| *r == 2), "{steps:?}");
+    assert_eq!(
+        refused.load(std::sync::atomic::Ordering::SeqCst),
+        shrunk.len() as u64,
+        "each refusal shrank the range once"
+    );
+    assert!(
+        steps.iter().all(|s| match s {
+            Step::Indexed { from, to, .. } => to + 1 - from <= 3,
+            _ => true,
+        }),
+        "no accepted range is over the limit: {steps:?}"
+    );
+    x.mirror_equals_chain().await?;
+    x.done().await
+}
+
+#[tokio::test]
+async fn a_reorg_whose_fork_point_is_inside_the_last_range_unwinds_to_it() -> Result<()> {
+    let x = Indexing::new(8).await?;
+    let node = x.node.endpoint();
+    // One range covers everything, so the fork point lies inside the last committed range.
+    let mut follower = x.follower(&node, config(5_000, 64))?;
+    let steps = follower.catch_up(50).await?;
+    let ranges: Vec<_> = steps
+        .iter()
+        .filter(|s| matches!(s, Step::Indexed { .. }))
+        .collect();
+    assert_eq!(ranges.len(), 1, "{steps:?}");
+    let head = x.reader().get_block_number().await?;
+    x.reorg(4, 5).await?;
+    let steps = follower.catch_up(50).await?;
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::Unwound { to, .. } if *to == head - 4)),
+        "unwound to block {}: {steps:?}",
+        head - 4
+    );
+    x.mirror_equals_chain().await?;
+    x.done().await
+}
+
+#[tokio::test]
+async fn a_reorg_deeper_than_the_window_is_refused_and_leaves_the_mirror_as_it_was() -> Result<()> {
+    let x = Indexing::new(12).await?;
+    let node = x.node.endpoint();
+    let mut follower = x.follower(&node, config(4, 4))?;
+    follower.catch_up(100).await?;
+    let before = mirror_view(&x.store).await?;
+    let cursor = x.store.cursor(31337).await?;
+    x.reorg(8, 9).await?;
+    let err = follower.step().await.unwrap_err();
+    assert!(
+        matches!(err, laurel::indexer::follow::FollowError::ReorgTooDeep { window: 4, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("re-index"), "says what to do: {err}");
+    assert_eq!(mirror_view(&x.store).await?, before, "nothing was written");
+    assert_eq!(x.store.cursor(31337).await?, cursor, "the cursor did not move");
+    x.done().await
+}
+
+#[tokio::test]
+async fn finality_comes_from_the_nodes_finalized_tag_or_else_from_the_confirmation_depth(
+) -> Result<()> {
+    let x = Indexing::new(2).await?;
+    let reader = x.reader();
+    // A chain long enough for anvil to report a finalized block.
+    let _: serde_json::Value = reader.raw_request("anvil_mine".into(), ("0x96",)).await?;
+    let head = reader.get_block_number().await?;
+    let finalized = reader
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Finalized)
+        .await?
+        .map(|b| b.header.number)
+        .unwrap_or(0);
+    assert!(
+        finalized > 0 && finalized < head - 2,
+        "anvil finalizes behind the head: {finalized} of {head}"
+    );
+    let node = x.node.endpoint();
+    let mut by_depth = x.follower(&node, config(5_000, 32))?;
+    by_depth.catch_up(50).await?;
+    assert_eq!(
+        x.store.cursor(31337).await?.map(|c| c.final_block),
+        Some(head - 2),
+        "without tags: the head less the confirmation depth"
+    );
+    // With tags the node's word counts (by depth it would now be head - 1), and the final block never moves
+    // back below what was final before.
+    let _: serde_json::Value = reader.raw_request("anvil_mine".into(), ("0x1",)).await?;
+    let mut by_tag = x.follower(
+        &node,
+        FollowConfig {
+            finality_tags: true,
+            ..config(5_000, 32)
+        },
+    )?;
+    by_tag.catch_up(50).await?;
+    let finalized = reader
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Finalized)
+        .await?
+        .map(|b| b.header.number)
+        .unwrap_or(0);
+    assert_eq!(
+        x.store.cursor(31337).await?.map(|c| c.final_block),
+        Some(finalized.max(head - 2)),
+        "with tags: the node's finalized block (never below what was final before)"
+    );
+    x.done().await
 }
