@@ -784,3 +784,83 @@ async fn a_batch_whose_nonce_another_transaction_took_goes_back_to_the_queue_and
     );
     h.db.drop_now().await
 }
+
+#[tokio::test]
+async fn a_batch_that_reverts_on_chain_three_times_fails_its_requests_with_the_reason() -> Result<()> {
+    let h = Harness::new().await?;
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    // A second account, pauser and governor, pauses the type in the same block as the batch: the pause pays
+    // most and goes before it, the unpause pays least and goes after it. The batch passed its simulation and
+    // reverts on chain with TypePaused.
+    let second = alloy::signers::local::PrivateKeySigner::from(h.node.keys()[1].clone());
+    let second_hex = format!("{:#x}", second.address());
+    for role in ["pauser", "governor"] {
+        let (code, out) = h.run(&["gov", "role", "grant", "--role", role, "--account", &second_hex])?;
+        anyhow::ensure!(code == 0, "granting {role}: {out}");
+    }
+    let gov = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(second))
+        .connect_http(h.node.endpoint_url());
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    let mut gov_nonce = gov.get_transaction_count(second_hex.parse()?).await?;
+    let reg = CredentialRegistry::new(h.registry, &gov);
+    let t = U256::from(h.type_id);
+    h.queue_holders("revert.csv", 1..=4)?;
+    let mut s = h.serve(0, &[])?;
+    let mut reverted = Vec::new();
+    for round in 1..=3 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let batch = loop {
+            let q = h.store.queue_stats(31337).await?;
+            let open = h.store.batch_nonces(31337).await?;
+            if let Some((id, ..)) = open.iter().find(|(id, ..)| !reverted.contains(id)) {
+                if q.pending_txs > 0 && q.unsent_txs == 0 {
+                    break *id;
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("round {round}: no batch was sent");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let (_, max_fee, tip) = h.store.batch_transactions(batch).await?[0];
+        let _pause = reg
+            .pauseType(t)
+            .nonce(gov_nonce)
+            .gas(100_000)
+            .max_fee_per_gas(max_fee * 4)
+            .max_priority_fee_per_gas(tip * 4 + 1)
+            .send()
+            .await?;
+        let _unpause = reg
+            .unpauseType(t)
+            .nonce(gov_nonce + 1)
+            .gas(100_000)
+            .max_fee_per_gas(max_fee)
+            .max_priority_fee_per_gas(0)
+            .send()
+            .await?;
+        gov_nonce += 2;
+        provider
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await?;
+        reverted.push(batch);
+    }
+    provider
+        .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (true,))
+        .await?;
+    let rows = h.wait_settled(4, 60).await?;
+    kill(&mut s);
+    assert!(rows.iter().all(|(_, s)| s == "failed"), "{rows:?}");
+    assert_eq!(h.mints().await?, 0);
+    for r in h.store.requests(&[1, 2, 3, 4]).await? {
+        assert_eq!(r.attempts, 3, "{r:?}");
+        assert!(
+            r.error.as_deref().is_some_and(|e| e.contains("reverted on chain")),
+            "the reason is kept: {r:?}"
+        );
+    }
+    h.db.drop_now().await
+}
