@@ -16,12 +16,11 @@ fn verify(h: &Harness, who: Address, type_id: u64) -> Result<(String, String, bo
     Ok((chain, mirror, valid, expires))
 }
 
+/// (chain status, mirror status, chain valid, mirror expiry, (chain issued at, chain expires at)).
+type FullVerify = (String, String, bool, u64, (u64, u64));
+
 /// As [`verify`], plus the chain's (issued at, expires at).
-fn verify_full(
-    h: &Harness,
-    who: Address,
-    type_id: u64,
-) -> Result<(String, String, bool, u64, (u64, u64))> {
+fn verify_full(h: &Harness, who: Address, type_id: u64) -> Result<FullVerify> {
     let (code, out) = h.run(&[
         "verify",
         &format!("{who:#x}"),
