@@ -1170,11 +1170,36 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.ownerOf(id), alice);
     }
 
-    function testFuzz_tokenIdCodec(uint96 tierSeed, address holder) public view {
+    /// A granted membership's id is the documented (tierId << 160) | holder, owned by the holder, and decodes back
+    /// to its tier and holder; the ids of another holder of the tier and of the holder in another tier are unowned.
+    function testFuzz_tokenIdCodec(uint96 tierSeed, address holder) public {
         uint256 tier = bound(tierSeed, 1, 3);
         vm.assume(holder != address(0));
         assertEq(registry.tokenIdOf(holder, tier), 0);
-        assertFalse(registry.isActive(holder, tier));
+        if (tier == tGated) creds.set(holder, CRED, true);
+        uint256 id = _grant(tier, holder);
+        uint256 packed = (tier << 160) | uint256(uint160(holder));
+        assertEq(id, packed, "grant returns the packed id");
+        assertEq(registry.tokenIdOf(holder, tier), packed, "tokenIdOf");
+        assertEq(registry.ownerOf(packed), holder, "ownerOf");
+        assertTrue(registry.isActive(holder, tier));
+        assertEq(packed >> 160, tier, "tier bits");
+        assertEq(address(uint160(packed)), holder, "holder bits");
+        MembershipRegistry.Membership memory m = registry.membership(packed);
+        assertEq(m.tierId, tier, "decoded tier");
+        assertEq(m.holder, holder, "decoded holder");
+
+        address other = address(uint160(holder) ^ 1) == address(0) ? address(2) : address(uint160(holder) ^ 1);
+        uint256 otherTier = tier % 3 + 1;
+        uint256[2] memory unowned = [_id(tier, other), _id(otherTier, holder)];
+        for (uint256 i; i < unowned.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, unowned[i]));
+            registry.ownerOf(unowned[i]);
+        }
+        assertEq(registry.tokenIdOf(other, tier), 0, "another holder of the tier");
+        assertEq(registry.tokenIdOf(holder, otherTier), 0, "the holder in another tier");
+        assertFalse(registry.isActive(other, tier));
+        assertFalse(registry.isActive(holder, otherTier));
     }
 }
 
