@@ -156,6 +156,25 @@ impl Harness {
         }
     }
 
+    /// Waits until a live batch other than those in `seen` has its transaction broadcast and not yet mined
+    /// (in the pool, when mining is off); its id and nonce.
+    pub(crate) async fn batch_in_pool(&self, seen: &[i64]) -> Result<(i64, u64)> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let q = self.store.queue_stats(31337).await?;
+            let open = self.store.batch_nonces(31337).await?;
+            if let Some((id, nonce, _)) = open.iter().find(|(id, ..)| !seen.contains(id)) {
+                if q.pending_txs > 0 && q.unsent_txs == 0 {
+                    return Ok((*id, *nonce));
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no new batch was broadcast within 60 s: {q:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Queues credentials of the harness's type for `holder(i)`, i in `range`, with `laurel issue --csv
     /// --no-wait` (a running `serve` issues them).
     pub(crate) fn queue_holders(
@@ -466,17 +485,7 @@ async fn a_crash_before_the_broadcast_or_before_the_receipt_loses_and_doubles_no
         .await?;
     h.queue_holders("two.csv", 51..=100)?;
     let mut s = h.serve(0, &[])?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let q = h.store.queue_stats(31337).await?;
-        if q.pending_txs > 0 && q.unsent_txs == 0 {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("the batch was never sent");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    h.batch_in_pool(&[1]).await?;
     assert_eq!(
         h.mints().await?,
         50,
@@ -724,20 +733,7 @@ async fn a_batch_whose_nonce_another_transaction_took_goes_back_to_the_queue_and
     h.queue_holders("taken.csv", 1..=10)?;
     let mut s = h.serve(0, &[])?;
     // The batch is signed, recorded and in the pool, unmined.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (batch, nonce) = loop {
-        let q = h.store.queue_stats(31337).await?;
-        let open = h.store.batch_nonces(31337).await?;
-        if q.pending_txs > 0 && q.unsent_txs == 0 {
-            if let Some((id, nonce, _)) = open.first() {
-                break (*id, *nonce);
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the batch was never sent");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (batch, nonce) = h.batch_in_pool(&[]).await?;
     let (_, max_fee, tip) = h.store.batch_transactions(batch).await?[0];
     // Someone else with the same key sends another transaction at that nonce, paying three times as much:
     // the pool keeps it and drops the batch.
@@ -810,21 +806,8 @@ async fn a_batch_that_reverts_on_chain_three_times_fails_its_requests_with_the_r
     h.queue_holders("revert.csv", 1..=4)?;
     let mut s = h.serve(0, &[])?;
     let mut reverted = Vec::new();
-    for round in 1..=3 {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let batch = loop {
-            let q = h.store.queue_stats(31337).await?;
-            let open = h.store.batch_nonces(31337).await?;
-            if let Some((id, ..)) = open.iter().find(|(id, ..)| !reverted.contains(id)) {
-                if q.pending_txs > 0 && q.unsent_txs == 0 {
-                    break *id;
-                }
-            }
-            if Instant::now() > deadline {
-                bail!("round {round}: no batch was sent");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+    for _ in 1..=3 {
+        let (batch, _) = h.batch_in_pool(&reverted).await?;
         let (_, max_fee, tip) = h.store.batch_transactions(batch).await?[0];
         let _pause = reg
             .pauseType(t)
