@@ -1,7 +1,9 @@
-//! Chain access: bindings generated from the committed contract artifacts and the deployment record.
+//! Chain access: bindings generated from the committed contract artifacts, the deployment record, signing and
+//! sending one transaction, and decoding the contracts' reverts into messages.
 
 pub mod bindings;
 pub mod deployment;
+pub mod revert;
 pub mod signer;
 pub mod tx;
 

@@ -47,7 +47,7 @@ pub fn refusal(err: &RpcError<TransportErrorKind>) -> Option<String> {
     if let Some(e) =
         payload.as_decoded_interface_error::<CredentialRegistry::CredentialRegistryErrors>()
     {
-        return Some(crate::issuance::revert::describe(&e));
+        return Some(super::revert::describe(&e));
     }
     if let Some(e) =
         payload.as_decoded_interface_error::<MembershipRegistry::MembershipRegistryErrors>()

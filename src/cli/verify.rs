@@ -143,7 +143,7 @@ pub async fn report(app: &App, holder: Address, type_id: Option<u64>) -> Result<
     })
 }
 
-pub use crate::credentials::dates::date;
+use crate::credentials::dates::date;
 
 /// Prints the report for a terminal.
 pub fn print(r: &Report) {

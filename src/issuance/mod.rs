@@ -3,5 +3,4 @@
 
 pub mod precheck;
 pub mod request;
-pub mod revert;
 pub mod worker;

@@ -17,7 +17,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 
-use super::revert::{classify, Revert};
+use crate::chain::revert::{classify, Revert};
 use crate::chain::bindings::CredentialRegistry::{issueBatchCall, issueCall};
 use crate::chain::bindings::{GasPriceOracle, GAS_PRICE_ORACLE};
 use crate::store::issuance::{Mined, OpenBatch, Request, SignedTx};
