@@ -6,12 +6,14 @@ import {CommonBase} from "forge-std/Base.sol";
 import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 import {MembershipRegistry} from "../src/MembershipRegistry.sol";
-import {MembershipFixture, TestCredentials} from "./MembershipRegistry.t.sol";
+import {CredentialRegistry} from "../src/CredentialRegistry.sol";
+import {MembershipFixture} from "./MembershipRegistry.t.sol";
 
 /// @notice Drives the registry with random legitimate operations and unauthorized attempts.
 contract MembershipHandler is CommonBase, StdCheats, StdUtils {
     MembershipRegistry public immutable registry;
-    TestCredentials public immutable creds;
+    CredentialRegistry public immutable creds;
+    address public immutable credIssuer; // issuer and revoker of credType
     address public immutable mgr; // manager of every tier
     address public immutable mgrT; // manager of tier T only
     address public immutable governor;
@@ -30,7 +32,8 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
 
     constructor(
         MembershipRegistry registry_,
-        TestCredentials creds_,
+        CredentialRegistry creds_,
+        address credIssuer_,
         address mgr_,
         address mgrT_,
         address governor_,
@@ -41,6 +44,7 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
     ) {
         registry = registry_;
         creds = creds_;
+        credIssuer = credIssuer_;
         mgr = mgr_;
         mgrT = mgrT_;
         governor = governor_;
@@ -198,9 +202,23 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         calls["transfer"]++;
     }
 
-    /// @notice Sets an actor's credential validity (affects later grants, tier changes and transfers).
+    /// @notice Makes an actor's credential valid (issued, re-issued or reinstated) or not (revoked or suspended)
+    ///         in the credential registry; it also lapses by itself as time passes (affects later grants, tier
+    ///         changes and transfers).
     function setEligibility(uint256 actorSeed, bool ok) external {
-        creds.set(_actor(actorSeed), credType, ok);
+        address a = _actor(actorSeed);
+        uint256 id = creds.tokenIdOf(a, credType);
+        uint8 status = creds.recordOf(id).status;
+        vm.startPrank(credIssuer);
+        if (ok && status == creds.STATUS_SUSPENDED()) {
+            creds.reinstate(id);
+        } else if (ok && !creds.isValid(a, credType)) {
+            creds.issue(credType, a, 0, bytes32(actorSeed));
+        } else if (!ok && status == creds.STATUS_ACTIVE()) {
+            if (actorSeed % 2 == 0) creds.revoke(id, 1);
+            else creds.suspend(id, 1);
+        }
+        vm.stopPrank();
     }
 
     /// @notice Moves time forward.
@@ -321,14 +339,15 @@ contract MembershipInvariantsTest is MembershipFixture {
         _deploy();
         tiers.push(_defineTier(60 days, false, false, 4, _noElig())); // L: locked, max 4
         tiers.push(_defineTier(30 days, true, true, 3, _noElig())); // T: transferable, holder-renewable, max 3
-        tiers.push(_defineTier(90 days, true, false, 0, _oneElig(CRED))); // G: locked, gated, unlimited
+        tiers.push(_defineTier(90 days, true, false, 0, _oneElig(credType))); // G: locked, gated, unlimited
         vm.prank(governor);
         registry.setTierManager(tiers[1], mgrT, true);
         for (uint256 i; i < 6; ++i) {
             actors.push(address(uint160(0xA000 + i)));
-            if (i % 2 == 0) creds.set(actors[i], CRED, true);
+            if (i % 2 == 0) _credential(actors[i]);
         }
-        handler = new MembershipHandler(registry, creds, mgr, mgrT, governor, pauser, tiers, actors, CRED);
+        handler =
+            new MembershipHandler(registry, creds, credIssuer, mgr, mgrT, governor, pauser, tiers, actors, credType);
         targetContract(address(handler));
     }
 

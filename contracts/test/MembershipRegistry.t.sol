@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Test} from "forge-std/Test.sol";
 import {AccessManager} from "@openzeppelin/contracts/access/manager/AccessManager.sol";
 import {MembershipRegistry} from "../src/MembershipRegistry.sol";
+import {CredentialRegistry} from "../src/CredentialRegistry.sol";
 import {Roles} from "../src/Roles.sol";
 import {LaurelWiring} from "../script/Wiring.sol";
 import {ICredentialVerifier} from "../src/interfaces/ICredentialVerifier.sol";
@@ -15,30 +16,61 @@ import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Recei
 import {IERC4906} from "@openzeppelin/contracts/interfaces/IERC4906.sol";
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
-/// @notice Deploys a real AccessManager wired the way the deploy script wires it, the registry and credentials.
+/// @notice Deploys a real AccessManager wired the way the deploy script wires it, the membership registry and the
+///         real CredentialRegistry it checks eligibility against, with one credential type for gated tiers.
 abstract contract MembershipFixture is Test {
     AccessManager internal accessManager;
     MembershipRegistry internal registry;
-    TestCredentials internal creds;
+    CredentialRegistry internal creds;
 
     address internal admin = makeAddr("admin");
     address internal governor = makeAddr("governor");
     address internal pauser = makeAddr("pauser");
     address internal mgr = makeAddr("manager");
+    address internal credIssuer = makeAddr("credentialIssuer");
 
-    uint256 internal constant CRED = 7;
+    /// @dev The credential type gated tiers require (issuer and revoker roles held by credIssuer).
+    uint256 internal credType;
 
     function _deploy() internal {
         accessManager = new AccessManager(admin);
-        creds = new TestCredentials();
+        creds = new CredentialRegistry(address(accessManager), "Laurel Credentials", "LAUREL", "");
         registry = new MembershipRegistry(address(accessManager), creds, "");
 
         vm.startPrank(admin);
+        LaurelWiring.wireRoles(accessManager);
+        LaurelWiring.wireCredentials(accessManager, address(creds));
         LaurelWiring.wireMemberships(accessManager, address(registry));
         accessManager.grantRole(Roles.GOVERNOR, governor, 0);
         accessManager.grantRole(Roles.PAUSER, pauser, 0);
-        accessManager.setRoleGuardian(Roles.GOVERNOR, Roles.GUARDIAN);
         vm.stopPrank();
+
+        CredentialRegistry.TypePolicy memory p;
+        p.name = "Graduate";
+        p.defaultValidity = 365 days;
+        p.flags = 63; // renewable, revocable, suspendable, renounceable, re-issuable after expiry and revocation
+        vm.startPrank(governor);
+        credType = creds.defineType(p);
+        creds.setTypeRoles(credType, credIssuer, creds.ROLE_ISSUER() | creds.ROLE_REVOKER());
+        vm.stopPrank();
+    }
+
+    /// @dev Issues `holder` a credential of credType with the default (one-year) validity.
+    function _credential(address holder) internal {
+        _credentialUntil(holder, 0);
+    }
+
+    /// @dev Issues `holder` a credential of credType expiring at `expiresAt` (0 = the default validity).
+    function _credentialUntil(address holder, uint64 expiresAt) internal {
+        vm.prank(credIssuer);
+        creds.issue(credType, holder, expiresAt, keccak256(abi.encode("evidence", holder)));
+    }
+
+    /// @dev Revokes `holder`'s credential of credType.
+    function _revokeCredential(address holder) internal {
+        uint256 id = creds.tokenIdOf(holder, credType);
+        vm.prank(credIssuer);
+        creds.revoke(id, 1);
     }
 
     function _policy(uint64 duration, bool renewable, bool transferable, uint64 maxMembers, uint256[] memory elig)
@@ -82,7 +114,7 @@ abstract contract MembershipFixture is Test {
 contract MembershipRegistryTest is MembershipFixture {
     uint256 internal tLocked; // 365 days, not holder-renewable, locked, unlimited
     uint256 internal tOpen; // 30 days, holder-renewable, transferable, unlimited
-    uint256 internal tGated; // 90 days, holder-renewable, locked, max 3, needs CRED
+    uint256 internal tGated; // 90 days, holder-renewable, locked, max 3, needs credType
 
     address internal alice = makeAddr("alice");
     address internal bob = makeAddr("bob");
@@ -95,11 +127,11 @@ contract MembershipRegistryTest is MembershipFixture {
         _deploy();
         tLocked = _defineTier(365 days, false, false, 0, _noElig());
         tOpen = _defineTier(30 days, true, true, 0, _noElig());
-        tGated = _defineTier(90 days, true, false, 3, _oneElig(CRED));
+        tGated = _defineTier(90 days, true, false, 3, _oneElig(credType));
         vm.prank(governor);
         registry.setTierManager(tOpen, mgr2, true);
-        creds.set(alice, CRED, true);
-        creds.set(bob, CRED, true);
+        _credential(alice);
+        _credential(bob);
     }
 
     function _grant(uint256 tierId, address holder) internal returns (uint256 id) {
@@ -149,7 +181,7 @@ contract MembershipRegistryTest is MembershipFixture {
     // ------------------------------------------------------------------ governance
 
     function test_defineTier_storesPolicyAndEmits() public {
-        MembershipRegistry.TierPolicy memory p = _policy(10 days, true, true, 5, _oneElig(CRED));
+        MembershipRegistry.TierPolicy memory p = _policy(10 days, true, true, 5, _oneElig(credType));
         vm.expectEmit(address(registry));
         emit MembershipRegistry.TierDefined(4, p);
         vm.prank(governor);
@@ -163,7 +195,7 @@ contract MembershipRegistryTest is MembershipFixture {
         assertTrue(q.transferable);
         assertEq(q.maxMembers, 5);
         assertEq(q.eligibility.length, 1);
-        assertEq(q.eligibility[0], CRED);
+        assertEq(q.eligibility[0], credType);
         assertEq(registry.memberCount(id), 0);
     }
 
@@ -213,7 +245,7 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(q.eligibility.length, 0);
         assertEq(registry.memberCount(tGated), 1, "members kept");
         assertEq(registry.expiresAt(id), oldExp, "existing expiry unchanged");
-        creds.set(carol, CRED, false);
+        assertFalse(creds.isValid(carol, credType));
         _grant(tGated, carol); // eligibility dropped
     }
 
@@ -442,11 +474,46 @@ contract MembershipRegistryTest is MembershipFixture {
     }
 
     function test_grant_revertsNotEligible() public {
-        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, carol, CRED));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, carol, credType));
         vm.prank(mgr);
         registry.grant(tGated, carol);
-        creds.set(carol, CRED, true);
+        _credential(carol);
         _grant(tGated, carol);
+    }
+
+    /// Eligibility is the credential registry's answer at the time: a credential revoked, suspended or expired does
+    /// not qualify; one reinstated or issued again after revocation or expiry does.
+    function test_grant_eligibilityFollowsRealCredentials() public {
+        address dave = makeAddr("dave");
+        address erin = makeAddr("erin");
+
+        _credential(carol);
+        _revokeCredential(carol);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, carol, credType));
+        vm.prank(mgr);
+        registry.grant(tGated, carol);
+        _credential(carol); // issued again after revocation
+        _grant(tGated, carol);
+
+        _credential(dave);
+        uint256 daveCred = creds.tokenIdOf(dave, credType);
+        vm.prank(credIssuer);
+        creds.suspend(daveCred, 2);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, dave, credType));
+        vm.prank(mgr);
+        registry.grant(tGated, dave);
+        vm.prank(credIssuer);
+        creds.reinstate(daveCred);
+        _grant(tGated, dave);
+
+        _credentialUntil(erin, uint64(block.timestamp + 1 days));
+        vm.warp(block.timestamp + 1 days);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, erin, credType));
+        vm.prank(mgr);
+        registry.grant(tGated, erin);
+        _credential(erin); // issued again after expiry
+        _grant(tGated, erin);
+        assertEq(registry.memberCount(tGated), 3);
     }
 
     function test_grant_revertsAlreadyMember() public {
@@ -475,8 +542,8 @@ contract MembershipRegistryTest is MembershipFixture {
     }
 
     function test_grant_revertsMaxMembersReached() public {
-        creds.set(carol, CRED, true);
-        creds.set(stranger, CRED, true);
+        _credential(carol);
+        _credential(stranger);
         _grant(tGated, alice);
         _grant(tGated, bob);
         _grant(tGated, carol);
@@ -545,7 +612,7 @@ contract MembershipRegistryTest is MembershipFixture {
         address[] memory four = new address[](4);
         for (uint256 i; i < 4; ++i) {
             four[i] = address(uint160(0x1000 + i));
-            creds.set(four[i], CRED, true);
+            _credential(four[i]);
         }
         vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MaxMembersReached.selector, tGated, 3));
         vm.prank(mgr);
@@ -701,8 +768,8 @@ contract MembershipRegistryTest is MembershipFixture {
     }
 
     function test_cancel_byManagerFreesSeat() public {
-        creds.set(carol, CRED, true);
-        creds.set(stranger, CRED, true);
+        _credential(carol);
+        _credential(stranger);
         uint256 id = _grant(tGated, alice);
         _grant(tGated, bob);
         _grant(tGated, carol);
@@ -878,7 +945,7 @@ contract MembershipRegistryTest is MembershipFixture {
 
         // Eligibility is checked at tier change.
         uint256 carolId = _grant(tLocked, carol);
-        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, carol, CRED));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, carol, credType));
         vm.prank(mgr);
         registry.changeTier(carolId, tGated);
 
@@ -900,11 +967,11 @@ contract MembershipRegistryTest is MembershipFixture {
     }
 
     function test_changeTier_revertsMaxMembersAndCancelled() public {
-        creds.set(carol, CRED, true);
+        _credential(carol);
         _grant(tGated, alice);
         _grant(tGated, bob);
         _grant(tGated, carol);
-        creds.set(stranger, CRED, true);
+        _credential(stranger);
         uint256 id = _grant(tLocked, stranger);
         vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MaxMembersReached.selector, tGated, 3));
         vm.prank(mgr);
@@ -1030,11 +1097,11 @@ contract MembershipRegistryTest is MembershipFixture {
 
     function test_transfer_revertsRecipientNotEligible() public {
         vm.prank(governor);
-        uint256 t = registry.defineTier(_policy(30 days, false, true, 0, _oneElig(CRED)));
+        uint256 t = registry.defineTier(_policy(30 days, false, true, 0, _oneElig(credType)));
         vm.prank(governor);
         registry.setTierManager(t, mgr, true);
         uint256 id = _grant(t, alice);
-        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, carol, CRED));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotEligible.selector, carol, credType));
         vm.prank(alice);
         registry.transferFrom(alice, carol, id);
         vm.prank(alice);
@@ -1176,7 +1243,7 @@ contract MembershipRegistryTest is MembershipFixture {
         uint256 tier = bound(tierSeed, 1, 3);
         vm.assume(holder != address(0));
         assertEq(registry.tokenIdOf(holder, tier), 0);
-        if (tier == tGated) creds.set(holder, CRED, true);
+        if (tier == tGated) _credential(holder);
         uint256 id = _grant(tier, holder);
         uint256 packed = (tier << 160) | uint256(uint160(holder));
         assertEq(id, packed, "grant returns the packed id");
@@ -1200,45 +1267,6 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.tokenIdOf(holder, otherTier), 0, "the holder in another tier");
         assertFalse(registry.isActive(other, tier));
         assertFalse(registry.isActive(holder, otherTier));
-    }
-}
-
-contract MembershipGasTest is MembershipFixture {
-    function setUp() public {
-        _deploy();
-    }
-
-    function _freshHolders(string memory salt, uint256 n) internal returns (address[] memory hs) {
-        hs = new address[](n);
-        for (uint256 i; i < n; ++i) {
-            hs[i] = address(uint160(uint256(keccak256(abi.encode(salt, i, block.prevrandao)))));
-            creds.set(hs[i], CRED, true);
-        }
-    }
-}
-
-/// @notice Minimal real ICredentialVerifier for tests: a settable set of valid (holder, type) pairs.
-contract TestCredentials is ICredentialVerifier {
-    mapping(address holder => mapping(uint256 typeId => bool)) public valid;
-
-    /// @notice Marks (holder, typeId) valid or not.
-    function set(address holder, uint256 typeId, bool ok) external {
-        valid[holder][typeId] = ok;
-    }
-
-    /// @notice Whether (holder, typeId) is marked valid.
-    function isValid(address holder, uint256 typeId) external view returns (bool) {
-        return valid[holder][typeId];
-    }
-
-    /// @notice Derived token id, as in the real credential registry.
-    function tokenIdOf(address holder, uint256 typeId) external pure returns (uint256) {
-        return (typeId << 160) | uint160(holder);
-    }
-
-    /// @notice This contract stands in for every collection.
-    function collectionOf(uint256) external view returns (address) {
-        return address(this);
     }
 }
 
