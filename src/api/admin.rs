@@ -16,7 +16,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use super::auth::{key_hash, Caller, SCOPES};
+pub use super::auth::{Caller, SCOPES};
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::issuance::request::{derived_key, parse_address, parse_expiry};

@@ -17,10 +17,8 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use super::AppState;
 use crate::indexer::project::RoleScope;
-use crate::store::api_keys::ApiKey;
-
-/// Scopes an API key may hold.
-pub const SCOPES: &[&str] = &["issue", "read", "revoke", "renew", "membership"];
+use crate::store::api_keys::{key_hash, ApiKey};
+pub use crate::store::api_keys::SCOPES;
 
 /// How far a signed request's `issuedAt` may be from the server's clock, in seconds.
 pub const SIGNED_WINDOW_SECS: u64 = 300;
@@ -66,11 +64,6 @@ pub fn signing_digest(
         issuedAt: issued_at,
     }
     .eip712_signing_hash(&domain(chain_id, registry))
-}
-
-/// Hash under which a key is stored.
-pub fn key_hash(key: &str) -> B256 {
-    keccak256(key.as_bytes())
 }
 
 /// The account whose EIP-712 signature over the request [`verify_signed`] checked.

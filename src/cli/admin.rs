@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
-use crate::api::admin::{key_hash, SCOPES};
+use crate::store::api_keys::{key_hash, SCOPES};
 use crate::store::Store;
 
 /// `laurel admin …`.

@@ -1,9 +1,17 @@
-//! Admin API credentials: API keys (created with a name and scopes, stored as a hash, looked up by hash,
-//! revocable), and the digests of accepted EIP-712 signed requests (each accepted once).
+//! Admin API credentials: the scopes a key may hold, API keys (created with a name and scopes, stored as a hash,
+//! looked up by hash, revocable), and the digests of accepted EIP-712 signed requests (each accepted once).
 
-use alloy::primitives::B256;
+use alloy::primitives::{keccak256, B256};
 
 use super::{Store, StoreError};
+
+/// Scopes an API key may hold.
+pub const SCOPES: &[&str] = &["issue", "read", "revoke", "renew", "membership"];
+
+/// Hash under which a key is stored (keccak-256 of the key's text); the key itself is never stored.
+pub fn key_hash(key: &str) -> B256 {
+    keccak256(key.as_bytes())
+}
 
 /// A stored API key (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
