@@ -91,7 +91,7 @@ async fn stack(node: &AnvilInstance, db_name: &str) -> Result<(Arc<App>, Private
     let signer = PrivateKeySigner::from(key);
     let wallet = EthereumWallet::from(signer.clone());
     let policy = CredentialRegistry::TypePolicy::plain("Bench", 0, 2);
-    let reg = app.deployment.credential_registry;
+    let reg = app.node.deployment.credential_registry;
     let t = Duration::from_secs(60);
     for input in [
         encode(CredentialRegistry::defineTypeCall { policy }),
@@ -101,7 +101,7 @@ async fn stack(node: &AnvilInstance, db_name: &str) -> Result<(Arc<App>, Private
             roles: 3,
         }),
     ] {
-        send_call(&app.provider, &wallet, signer.address(), reg, input, t).await?;
+        send_call(&app.node.provider, &wallet, signer.address(), reg, input, t).await?;
     }
     Ok((app, signer, 1))
 }
@@ -133,10 +133,10 @@ async fn bench_issue(n: u64) -> Result<()> {
     let started = Instant::now();
     for i in 0..naive_n {
         send_call(
-            &app.provider,
+            &app.node.provider,
             &wallet,
             signer.address(),
-            app.deployment.credential_registry,
+            app.node.deployment.credential_registry,
             encode(CredentialRegistry::issueCall {
                 typeId: U256::from(type_id),
                 holder: holder(1_000_000 + i),
@@ -167,7 +167,7 @@ async fn bench_issue(n: u64) -> Result<()> {
     let program = laurel::credentials::ob3::Program::load(
         &app.store,
         chain_id,
-        app.deployment.credential_registry,
+        app.node.deployment.credential_registry,
         &app.settings.issuer_name,
     )
     .await?;
@@ -182,8 +182,8 @@ async fn bench_issue(n: u64) -> Result<()> {
             );
         }
     }
-    let worker = Arc::new(app.worker(signer.clone(), Default::default()));
-    let handles = laurel::cli::spawn_pipeline(&app, Some(worker), stop_rx);
+    let worker = Arc::new(app.worker(signer.clone()));
+    let handles = laurel::cli::spawn_pipeline(&app.cli(), Some(worker), stop_rx);
     loop {
         let q = app.store.queue_stats(chain_id).await?;
         if q.confirmed + q.failed >= n {
@@ -205,6 +205,7 @@ async fn bench_issue(n: u64) -> Result<()> {
     let q = app.store.queue_stats(chain_id).await?;
     let gas_per_credential = q.gas_used as f64 / q.mined_credentials as f64;
     let gas_limit = app
+        .node
         .provider
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
         .await?
@@ -257,10 +258,10 @@ async fn bench_index(events: u64) -> Result<()> {
             .map(|i| U256::from_be_slice(holder(b * 1_000 + i).as_slice()))
             .collect();
         send_call(
-            &app.provider,
+            &app.node.provider,
             &wallet,
             signer.address(),
-            app.deployment.credential_registry,
+            app.node.deployment.credential_registry,
             encode(CredentialRegistry::issueBatchCall {
                 typeId: U256::from(type_id),
                 holdersAndExpiries: entries,
@@ -276,8 +277,8 @@ async fn bench_index(events: u64) -> Result<()> {
     let steps = follower.catch_up(100_000).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let stored = app.store.event_count(app.chain_id()).await?;
-    let head = app.provider.get_block_number().await?;
-    let blocks = head - app.deployment.deploy_block + 1;
+    let head = app.node.provider.get_block_number().await?;
+    let blocks = head - app.node.deployment.deploy_block + 1;
     let rate = stored as f64 / elapsed;
     println!(
         "bench index: backfilled {stored} events in {blocks} blocks in {elapsed:.2} s ({} steps)",

@@ -118,6 +118,12 @@ pub struct Layer {
     pub keystore: Option<PathBuf>,
     /// The program's name as the issuer of its Open Badges credentials.
     pub issuer_name: Option<String>,
+    /// The worker replaces a transaction unmined this many seconds with higher fees.
+    pub stuck_after_secs: Option<u64>,
+    /// Requests per issuance batch (at most 1,000).
+    pub max_batch: Option<u64>,
+    /// Issuance batches sent but not yet mined, at most.
+    pub max_in_flight: Option<u64>,
 }
 
 /// Why configuration could not be loaded.
@@ -174,6 +180,9 @@ impl Layer {
             confirmations: self.confirmations.or(lower.confirmations),
             keystore: self.keystore.or(lower.keystore),
             issuer_name: self.issuer_name.or(lower.issuer_name),
+            stuck_after_secs: self.stuck_after_secs.or(lower.stuck_after_secs),
+            max_batch: self.max_batch.or(lower.max_batch),
+            max_in_flight: self.max_in_flight.or(lower.max_in_flight),
         }
     }
 
@@ -200,14 +209,22 @@ impl Layer {
 
     /// Reads the `LAUREL_*` variables and `DATABASE_URL` through `get` (the process environment in production).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Layer, ConfigError> {
-        let confirmations = match get("LAUREL_CONFIRMATIONS") {
-            None => None,
-            Some(v) => Some(v.trim().parse::<u64>().map_err(|e| ConfigError::BadEnv {
-                var: "LAUREL_CONFIRMATIONS",
-                value: v.clone(),
-                why: e.to_string(),
-            })?),
+        let number = |var: &'static str| match get(var) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|e| ConfigError::BadEnv {
+                    var,
+                    value: v.clone(),
+                    why: e.to_string(),
+                }),
         };
+        let confirmations = number("LAUREL_CONFIRMATIONS")?;
+        let stuck_after_secs = number("LAUREL_STUCK_AFTER_SECS")?;
+        let max_batch = number("LAUREL_MAX_BATCH")?;
+        let max_in_flight = number("LAUREL_MAX_IN_FLIGHT")?;
         Ok(Layer {
             chain: get("LAUREL_CHAIN"),
             rpc_url: get("LAUREL_RPC_URL"),
@@ -217,6 +234,9 @@ impl Layer {
             confirmations,
             keystore: get("LAUREL_KEYSTORE").map(PathBuf::from),
             issuer_name: get("LAUREL_ISSUER_NAME"),
+            stuck_after_secs,
+            max_batch,
+            max_in_flight,
         })
     }
 }
@@ -240,6 +260,29 @@ pub struct Settings {
     pub keystore: Option<PathBuf>,
     /// The issuer name in Open Badges credentials (default "Laurel").
     pub issuer_name: String,
+    /// The issuance worker's pacing.
+    pub pacing: Pacing,
+}
+
+/// How the issuance worker paces its batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pacing {
+    /// Seconds after which an unmined transaction is replaced with higher fees (default 45, at least 1).
+    pub stuck_after_secs: u64,
+    /// Requests per batch (default and ceiling 1,000, at least 1).
+    pub max_batch: u64,
+    /// Batches sent but not yet mined, at most (default 4, at least 1).
+    pub max_in_flight: u64,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self {
+            stuck_after_secs: 45,
+            max_batch: 1_000,
+            max_in_flight: 4,
+        }
+    }
 }
 
 /// The issuer name of Open Badges credentials when none is configured.
@@ -277,7 +320,17 @@ impl Settings {
                 .issuer_name
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_ISSUER_NAME.to_string()),
+            pacing: Pacing {
+                stuck_after_secs: layer.stuck_after_secs.map_or(45, |v| v.max(1)),
+                max_batch: layer.max_batch.map_or(1_000, |v| v.clamp(1, 1_000)),
+                max_in_flight: layer.max_in_flight.map_or(4, |v| v.max(1)),
+            },
         })
+    }
+
+    /// How often the long-running loops poll when idle: half the chain's block time, within 0.1–1 s.
+    pub fn idle_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.chain.block_time_ms.clamp(200, 2_000) / 2)
     }
 
     /// The settings as TOML for display, with the password of any database URL replaced by `***`.
@@ -302,6 +355,12 @@ impl Settings {
             lines.push(format!("keystore = {:?}", k.display().to_string()));
         }
         lines.push(format!("issuer_name = {:?}", self.issuer_name));
+        lines.push(format!(
+            "stuck_after_secs = {}",
+            self.pacing.stuck_after_secs
+        ));
+        lines.push(format!("max_batch = {}", self.pacing.max_batch));
+        lines.push(format!("max_in_flight = {}", self.pacing.max_in_flight));
         lines.join("\n") + "\n"
     }
 }

@@ -19,6 +19,8 @@ use utoipa::ToSchema;
 pub use super::auth::{Caller, SCOPES};
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
+use crate::chain::tx::TxError;
+use crate::governance::{self, CredentialOp, GovernanceError, MembershipOp, Outcome};
 use crate::issuance::request::{derived_key, parse_address, parse_expiry};
 use crate::store::issuance::{NewRequest, Request};
 
@@ -443,19 +445,17 @@ fn signer_of(state: &AppState) -> Result<alloy::signers::local::PrivateKeySigner
     })
 }
 
-fn outcome(r: anyhow::Result<crate::cli::ops::Outcome>) -> Result<Json<Done>, ApiError> {
+fn outcome(r: Result<Outcome, GovernanceError>) -> Result<Json<Done>, ApiError> {
     match r {
-        Ok(crate::cli::ops::Outcome::Executed { tx, block }) => Ok(Json(Done { tx_hash: tx, block })),
-        Ok(crate::cli::ops::Outcome::Scheduled { tx, when }) => Err(ApiError::Unprocessable(format!(
+        Ok(Outcome::Executed { tx, block }) => Ok(Json(Done { tx_hash: tx, block })),
+        Ok(Outcome::Scheduled { tx, when }) => Err(ApiError::Unprocessable(format!(
             "the change needs a governance delay; it was scheduled in {tx}, executable from unix time {when}"
         ))),
-        Err(e) => match e.downcast_ref::<crate::chain::tx::TxError>() {
-            Some(crate::chain::tx::TxError::Refused(why)) => Err(ApiError::Unprocessable(why.clone())),
-            Some(crate::chain::tx::TxError::Timeout { hash, .. }) => Err(ApiError::Unavailable(format!(
-                "transaction {hash} was sent but not mined in time; check it later"
-            ))),
-            _ => Err(ApiError::Internal(format!("{e:#}"))),
-        },
+        Err(GovernanceError::Tx(TxError::Refused(why))) => Err(ApiError::Unprocessable(why)),
+        Err(GovernanceError::Tx(TxError::Timeout { hash, .. })) => Err(ApiError::Unavailable(format!(
+            "transaction {hash} was sent but not mined in time; check it later"
+        ))),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
     }
 }
 
@@ -464,7 +464,7 @@ async fn credential_change(
     caller: Caller,
     scope: &str,
     body: Result<Bytes, BytesRejection>,
-    make: impl FnOnce(&StatusChange) -> Result<crate::cli::ops::CredentialOp, ApiError>,
+    make: impl FnOnce(&StatusChange) -> Result<CredentialOp, ApiError>,
 ) -> Result<Json<Done>, ApiError> {
     caller.require(&state, scope, &[]).await?;
     let req: StatusChange = json_body(body)?;
@@ -479,7 +479,8 @@ async fn credential_change(
     caller.require(&state, scope, &[req.type_id]).await?;
     let op = make(&req)?;
     let signer = signer_of(&state)?;
-    let r = crate::cli::ops::credential_op(&state.app, signer, req.type_id, holder, op).await;
+    let r =
+        governance::credential_op(&state.node, &state.store, signer, req.type_id, holder, op).await;
     outcome(r)
 }
 
@@ -494,7 +495,7 @@ pub async fn revocations(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Done>, ApiError> {
     credential_change(state, caller, "revoke", body, |r| {
-        Ok(crate::cli::ops::CredentialOp::Revoke(r.reason))
+        Ok(CredentialOp::Revoke(r.reason))
     })
     .await
 }
@@ -510,7 +511,7 @@ pub async fn suspensions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Done>, ApiError> {
     credential_change(state, caller, "revoke", body, |r| {
-        Ok(crate::cli::ops::CredentialOp::Suspend(r.reason))
+        Ok(CredentialOp::Suspend(r.reason))
     })
     .await
 }
@@ -526,7 +527,7 @@ pub async fn reinstatements(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Done>, ApiError> {
     credential_change(state, caller, "revoke", body, |_| {
-        Ok(crate::cli::ops::CredentialOp::Reinstate)
+        Ok(CredentialOp::Reinstate)
     })
     .await
 }
@@ -561,7 +562,7 @@ pub async fn renewals(
                 "until must be a date",
             ));
         }
-        Ok(crate::cli::ops::CredentialOp::Renew(until))
+        Ok(CredentialOp::Renew(until))
     })
     .await
 }
@@ -588,12 +589,13 @@ pub async fn membership_grants(
     }
     caller.require(&state, "membership", &[req.tier]).await?;
     let signer = signer_of(&state)?;
-    let r = crate::cli::ops::membership_op(
-        &state.app,
+    let r = governance::membership_op(
+        &state.node,
+        &state.store,
         signer,
         req.tier,
         holder,
-        crate::cli::ops::MembershipOp::Grant,
+        MembershipOp::Grant,
     )
     .await;
     outcome(r)

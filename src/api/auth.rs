@@ -16,9 +16,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::indexer::project::RoleScope;
-use crate::store::api_keys::{key_hash, ApiKey};
+use crate::domain::roles::TIER_MANAGER;
+use crate::domain::{RoleScope, TypeRoles};
 pub use crate::store::api_keys::SCOPES;
+use crate::store::api_keys::{key_hash, ApiKey};
 
 /// How far a signed request's `issuedAt` may be from the server's clock, in seconds.
 pub const SIGNED_WINDOW_SECS: u64 = 300;
@@ -80,9 +81,17 @@ pub enum Caller {
 
 fn scope_role(scope: &str) -> Option<(RoleScope, u8, &'static str)> {
     match scope {
-        "issue" | "renew" => Some((RoleScope::Type, 1, "issuer role of type")),
-        "revoke" => Some((RoleScope::Type, 2, "revoker role of type")),
-        "membership" => Some((RoleScope::Tier, 1, "manager role of tier")),
+        "issue" | "renew" => Some((
+            RoleScope::Type,
+            TypeRoles::ISSUER.bits(),
+            "issuer role of type",
+        )),
+        "revoke" => Some((
+            RoleScope::Type,
+            TypeRoles::REVOKER.bits(),
+            "revoker role of type",
+        )),
+        "membership" => Some((RoleScope::Tier, TIER_MANAGER, "manager role of tier")),
         _ => None,
     }
 }
@@ -125,7 +134,9 @@ impl Caller {
             })
         };
         if scope == "read" {
-            if holds(RoleScope::Type, 3, None) || holds(RoleScope::Tier, 1, None) {
+            if holds(RoleScope::Type, TypeRoles::all().bits(), None)
+                || holds(RoleScope::Tier, TIER_MANAGER, None)
+            {
                 return Ok(());
             }
             return Err(ApiError::Forbidden(format!(

@@ -17,7 +17,7 @@ use super::public::Reflects;
 use super::AppState;
 use crate::credentials::issuer_key::vc_jwt_claims;
 use crate::credentials::ob3::{claim_of, complete, seal};
-use crate::indexer::project::credential_status;
+use crate::domain::credential_status;
 
 /// The media type of a VC-JWT.
 pub const VC_JWT: &str = "application/vc+jwt";

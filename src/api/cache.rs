@@ -35,7 +35,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone)]
 pub struct Answer {
     /// The mirror's credential row, if any.
-    pub row: Option<crate::indexer::project::CredentialRow>,
+    pub row: Option<crate::domain::CredentialRow>,
 }
 
 /// Cached answers by (holder, type), with the block each was computed at.

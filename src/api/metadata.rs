@@ -15,7 +15,7 @@ use super::AppState;
 use crate::credentials::metadata::{badge_svg, date_attr, text_attr};
 pub use crate::credentials::metadata::{Attribute, TokenMetadata};
 use crate::credentials::ob3::site_root;
-use crate::indexer::project::{credential_status, membership_status};
+use crate::domain::{credential_status, membership_status};
 
 fn parse_chain(state: &AppState, s: &str) -> Result<(), ApiError> {
     match s.parse::<u64>() {
@@ -53,9 +53,9 @@ fn status_of(status: u8, expires_at: u64, now: u64) -> &'static str {
 
 async fn base_uri(state: &AppState, memberships: bool) -> Result<String, ApiError> {
     let wanted = if memberships {
-        crate::indexer::project::Registry::Memberships
+        crate::domain::Registry::Memberships
     } else {
-        crate::indexer::project::Registry::Credentials
+        crate::domain::Registry::Credentials
     };
     Ok(state
         .store()
@@ -69,7 +69,7 @@ pub async fn credential_at(
     state: &AppState,
     chain: &str,
     token: &str,
-) -> Result<(U256, crate::indexer::project::CredentialRow), ApiError> {
+) -> Result<(U256, crate::domain::CredentialRow), ApiError> {
     parse_chain(state, chain)?;
     let token = parse_token(token)?;
     let c = state
@@ -85,7 +85,7 @@ async fn load_credential(
     state: &AppState,
     chain: &str,
     token: &str,
-) -> Result<(U256, crate::indexer::project::CredentialRow, String, u64), ApiError> {
+) -> Result<(U256, crate::domain::CredentialRow, String, u64), ApiError> {
     let (token, c) = credential_at(state, chain, token).await?;
     let name = state
         .store()

@@ -40,8 +40,12 @@ pub struct AppState {
     pub max_lag: u64,
     /// The service's signing key, when it has one (admin issuance and status changes need it).
     pub signer: Option<alloy::signers::local::PrivateKeySigner>,
-    /// The wired app: store, node, deployment, settings.
-    pub app: crate::startup::App,
+    /// Effective settings.
+    pub settings: crate::config::Settings,
+    /// The node and the deployment it serves.
+    pub node: crate::chain::Node,
+    /// The mirror.
+    pub store: Store,
     /// The hot-path view of the mirror.
     pub cache: std::sync::Arc<cache::MirrorCache>,
     /// The key that signs Open Badges credentials, when the server has one.
@@ -49,12 +53,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a built app.
-    pub fn of(app: &crate::startup::App) -> Self {
+    /// The state over connected parts (startup connects them), with no signing or issuer key.
+    pub fn new(settings: crate::config::Settings, node: crate::chain::Node, store: Store) -> Self {
         Self {
             max_lag: 20,
             signer: None,
-            app: app.clone(),
+            settings,
+            node,
+            store,
             cache: Default::default(),
             issuer_key: None,
         }
@@ -62,22 +68,22 @@ impl AppState {
 
     /// The mirror.
     pub fn store(&self) -> &Store {
-        &self.app.store
+        &self.store
     }
 
     /// The node, for live checks.
     pub fn provider(&self) -> &DynProvider {
-        &self.app.provider
+        &self.node.provider
     }
 
     /// Chain id of the deployment.
     pub fn chain_id(&self) -> u64 {
-        self.app.chain_id()
+        self.node.chain_id()
     }
 
     /// CredentialRegistry address.
     pub fn registry(&self) -> Address {
-        self.app.deployment.credential_registry
+        self.node.deployment.credential_registry
     }
 
     /// The issuing program as credential documents name it.
@@ -88,7 +94,7 @@ impl AppState {
             self.store(),
             self.chain_id(),
             self.registry(),
-            &self.app.settings.issuer_name,
+            &self.settings.issuer_name,
         )
         .await
     }
@@ -432,7 +438,9 @@ pub async fn serve(
                     break;
                 }
             }
-            tracing::info!("HTTP shutting down: no new connections; finishing the requests in flight");
+            tracing::info!(
+                "HTTP shutting down: no new connections; finishing the requests in flight"
+            );
         })
         .await?;
     Ok(())

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::public::{address, mirror_view};
 use super::AppState;
 use crate::credentials::dates::date;
-use crate::indexer::project::credential_status;
+use crate::domain::credential_status;
 
 use super::escape as esc;
 

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::chain::bindings::CredentialRegistry;
-use crate::indexer::project::{
+use crate::domain::{
     credential_status, membership_status, CredentialRow, CredentialTypeRow, MembershipRow, TierRow,
 };
 use crate::store::Store;

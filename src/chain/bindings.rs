@@ -44,20 +44,6 @@ impl CredentialRegistry::TypePolicy {
     }
 }
 
-/// AccessManager role ids, as in `contracts/src/Roles.sol`.
-pub mod roles {
-    /// AccessManager's built-in admin role.
-    pub const ADMIN: u64 = 0;
-    /// Policy changes (types, tiers, per-type roles, base URIs); runs with the policy delay.
-    pub const GOVERNOR: u64 = 1;
-    /// Governed wallet recovery; runs with the recovery delay.
-    pub const RECOVERY: u64 = 2;
-    /// Emergency pause (never unpause).
-    pub const PAUSER: u64 = 3;
-    /// Cancels scheduled GOVERNOR/RECOVERY/PAUSER operations.
-    pub const GUARDIAN: u64 = 4;
-}
-
 sol!(
     /// The OP-stack GasPriceOracle predeploy: the L1 data fee a transaction pays on Base and OP Mainnet.
     #[sol(rpc)]

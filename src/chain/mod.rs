@@ -3,8 +3,10 @@
 
 pub mod bindings;
 pub mod deployment;
+pub mod node;
 pub mod revert;
 pub mod signer;
 pub mod tx;
 
 pub use deployment::{Deployment, DeploymentError};
+pub use node::Node;

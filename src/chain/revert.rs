@@ -1,10 +1,10 @@
 //! Turning the CredentialRegistry's custom errors into messages an admin can act on, and sorting them into
 //! errors of one request (fail it, keep the rest) and errors of the whole type (wait; retrying later helps).
 
-use alloy::primitives::{Address, U256};
 use alloy::transports::{RpcError, TransportErrorKind};
 
 use crate::chain::bindings::CredentialRegistry::CredentialRegistryErrors as E;
+use crate::domain::token::{high_of, holder_of};
 
 /// What a failed simulation or transaction means for the requests it carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,14 +16,6 @@ pub enum Revert {
     Request(String),
     /// Not a contract revert (RPC down, out of funds, …): retry later.
     Transient(String),
-}
-
-fn holder_of(token_id: U256) -> Address {
-    Address::from_word(token_id.to_be_bytes::<32>().into())
-}
-
-fn type_of(token_id: U256) -> U256 {
-    token_id >> 160
 }
 
 /// A message for one decoded CredentialRegistry error.
@@ -43,12 +35,12 @@ pub fn describe(e: &E) -> String {
         E::AlreadyIssued(x) => format!(
             "{} already holds a live credential of type {}",
             holder_of(x.tokenId),
-            type_of(x.tokenId)
+            high_of(x.tokenId)
         ),
         E::ReissueNotAllowed(x) => format!(
             "{} held a credential of type {} (status {}) and the type does not allow issuing it again",
             holder_of(x.tokenId),
-            type_of(x.tokenId),
+            high_of(x.tokenId),
             x.status
         ),
         E::SupplyExhausted(x) => format!(
@@ -74,16 +66,16 @@ pub fn describe(e: &E) -> String {
         E::CredentialNotLive(x) => format!(
             "{} has no live credential of type {} (never issued, revoked, renounced or recovered)",
             holder_of(x.tokenId),
-            type_of(x.tokenId)
+            high_of(x.tokenId)
         ),
         E::CredentialNotActive(x) => format!(
             "the credential of type {} held by {} is not active (suspended?)",
-            type_of(x.tokenId),
+            high_of(x.tokenId),
             holder_of(x.tokenId)
         ),
         E::CredentialNotSuspended(x) => format!(
             "the credential of type {} held by {} is not suspended",
-            type_of(x.tokenId),
+            high_of(x.tokenId),
             holder_of(x.tokenId)
         ),
         E::NotRevocable(x) => format!("credentials of type {} cannot be revoked (policy)", x.typeId),

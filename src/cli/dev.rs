@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::U256;
@@ -15,11 +14,12 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
 use tokio::process::{Child, Command};
 
+use super::Ctx;
 use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
 use crate::chain::tx::encode;
-use crate::cli::ops::Sender;
 use crate::config::{Layer, Settings};
-use crate::startup::App;
+use crate::domain::{TypeFlags, TypeRoles};
+use crate::governance::Sender;
 
 /// anvil's first dev account: a publicly known key that only ever holds test ether on a local chain.
 pub const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -167,24 +167,33 @@ async fn dev_database(
 }
 
 /// Defines whatever part of the demo program is missing (so an interrupted first run completes next time).
-async fn demo_program(app: &App, signer: PrivateKeySigner) -> Result<()> {
-    let creds = CredentialRegistry::new(app.deployment.credential_registry, &app.provider);
-    let members = MembershipRegistry::new(app.deployment.membership_registry, &app.provider);
+async fn demo_program(app: &Ctx, signer: PrivateKeySigner) -> Result<()> {
+    let creds =
+        CredentialRegistry::new(app.node.deployment.credential_registry, &app.node.provider);
+    let members =
+        MembershipRegistry::new(app.node.deployment.membership_registry, &app.node.provider);
     let type_count = creds.typeCount().call().await?.to::<u64>();
     let tier_count = members.tierCount().call().await?.to::<u64>();
     let me = signer.address();
-    let s = Sender::new(app, signer);
+    let s = Sender::new(&app.node, &app.store, signer);
     let year = 365 * 24 * 3600u64;
-    // flags: 1 renewable (needs a validity), 2 revocable, 4 suspendable, 8 renounceable, 16 reissue after expiry
+    // Renewable needs a validity; the workshop never expires, so it is not renewable nor re-issued.
+    let workshop = TypeFlags::REVOCABLE | TypeFlags::SUSPENDABLE | TypeFlags::RENOUNCEABLE;
+    let course = workshop | TypeFlags::RENEWABLE | TypeFlags::REISSUE_AFTER_EXPIRY;
     let types = [
-        ("Rust Fundamentals", year, 1 | 2 | 4 | 8 | 16, vec![]),
+        ("Rust Fundamentals", year, course.bits(), vec![]),
         (
             "Async Rust in Production",
             year,
-            1 | 2 | 4 | 8 | 16,
+            course.bits(),
             vec![U256::from(1)],
         ),
-        ("Workshop: Testing with Real Parts", 0, 2 | 4 | 8, vec![]),
+        (
+            "Workshop: Testing with Real Parts",
+            0,
+            workshop.bits(),
+            vec![],
+        ),
     ];
     for (i, (name, validity, flags, prerequisites)) in types.into_iter().enumerate() {
         if (i as u64) < type_count {
@@ -195,18 +204,18 @@ async fn demo_program(app: &App, signer: PrivateKeySigner) -> Result<()> {
             ..CredentialRegistry::TypePolicy::plain(name, validity, flags)
         };
         s.governed(
-            app.deployment.credential_registry,
+            app.node.deployment.credential_registry,
             encode(CredentialRegistry::defineTypeCall { policy }),
         )
         .await?;
     }
     for t in 1..=3u64 {
         s.governed(
-            app.deployment.credential_registry,
+            app.node.deployment.credential_registry,
             encode(CredentialRegistry::setTypeRolesCall {
                 typeId: U256::from(t),
                 account: me,
-                roles: 3,
+                roles: TypeRoles::all().bits(),
             }),
         )
         .await?;
@@ -222,13 +231,13 @@ async fn demo_program(app: &App, signer: PrivateKeySigner) -> Result<()> {
     };
     if tier_count == 0 {
         s.governed(
-            app.deployment.membership_registry,
+            app.node.deployment.membership_registry,
             encode(MembershipRegistry::defineTierCall { policy: tier }),
         )
         .await?;
     }
     s.governed(
-        app.deployment.membership_registry,
+        app.node.deployment.membership_registry,
         encode(MembershipRegistry::setTierManagerCall {
             tierId: U256::from(1),
             account: me,
@@ -239,8 +248,29 @@ async fn demo_program(app: &App, signer: PrivateKeySigner) -> Result<()> {
     Ok(())
 }
 
-/// Runs `laurel dev` until Ctrl-C.
-pub async fn run(args: DevArgs) -> Result<()> {
+/// The local stack `laurel dev` runs: a Postgres database and an anvil node (saving its chain on stop),
+/// with the deployment record the contracts are (or will be) deployed under.
+pub struct Stack {
+    root: PathBuf,
+    dir: PathBuf,
+    deployment: PathBuf,
+    reused: bool,
+    anvil: Child,
+    started_pg: bool,
+    rpc: String,
+    database_url: String,
+    layer: Layer,
+}
+
+/// The anvil dev key `laurel dev` deploys and issues with (anvil's public first account; never use it
+/// elsewhere).
+pub fn dev_signer() -> PrivateKeySigner {
+    DEV_KEY.parse().expect("the dev key parses")
+}
+
+/// Starts the local stack: checks the checkout, finds or starts Postgres (a new chain gets a new mirror)
+/// and starts anvil on its saved chain, if any.
+pub async fn start(args: &DevArgs) -> Result<Stack> {
     let root = args.root.canonicalize().context("the checkout directory")?;
     if !root.join("scripts/lib.sh").exists() {
         bail!(
@@ -281,22 +311,48 @@ pub async fn run(args: DevArgs) -> Result<()> {
 
     eprintln!("dev: anvil on port {}…", args.anvil_port);
     let anvil = start_anvil(&root, &state, args.anvil_port, args.block_time).await?;
-    let rpc = format!("http://127.0.0.1:{}", args.anvil_port);
-    let result = async {
+    Ok(Stack {
+        root,
+        dir,
+        deployment,
+        reused,
+        anvil,
+        started_pg,
+        rpc: format!("http://127.0.0.1:{}", args.anvil_port),
+        database_url,
+        layer: args.layer.clone(),
+    })
+}
+
+impl Stack {
+    /// Deploys the contracts unless the saved chain holds them, and returns the stack's settings.
+    pub async fn deploy(&self) -> Result<Settings> {
+        let rpc = &self.rpc;
         let provider = ProviderBuilder::new().connect_http(rpc.parse()?);
-        let deployed = match crate::chain::Deployment::load(&deployment) {
-            Ok(d) => !provider.get_code_at(d.credential_registry).await?.is_empty(),
+        let deployed = match crate::chain::Deployment::load(&self.deployment) {
+            Ok(d) => !provider
+                .get_code_at(d.credential_registry)
+                .await?
+                .is_empty(),
             Err(_) => false,
         };
         if !deployed {
-            if reused {
-                bail!("the saved chain does not hold the deployment in {}; run `scripts/dev --fresh`", deployment.display());
+            if self.reused {
+                bail!(
+                    "the saved chain does not hold the deployment in {}; run `scripts/dev --fresh`",
+                    self.deployment.display()
+                );
             }
             eprintln!("dev: deploying the contracts…");
             output(
-                &root,
+                &self.root,
                 "scripts/deploy",
-                &["--rpc-url", &rpc, "--out", &deployment.display().to_string()],
+                &[
+                    "--rpc-url",
+                    rpc,
+                    "--out",
+                    &self.deployment.display().to_string(),
+                ],
                 &[("LAUREL_DEPLOYER_KEY", DEV_KEY)],
             )
             .await?;
@@ -304,20 +360,19 @@ pub async fn run(args: DevArgs) -> Result<()> {
         let layer = Layer {
             chain: Some("anvil".into()),
             rpc_url: Some(rpc.clone()),
-            database_url: Some(database_url.clone()),
-            deployment: Some(deployment.clone()),
+            database_url: Some(self.database_url.clone()),
+            deployment: Some(self.deployment.clone()),
             ..Layer::default()
         };
-        let settings = Settings::resolve(layer.over(args.layer.clone()))?;
-        let app = Arc::new(App::build(settings).await.map_err(|e| match e {
-            crate::startup::StartupError::Store(crate::store::StoreError::OtherDeployment { .. }) => {
-                anyhow::anyhow!("the dev database mirrors an older deployment; run `scripts/dev --fresh`")
-            }
-            e => e.into(),
-        })?);
-        let signer: PrivateKeySigner = DEV_KEY.parse()?;
-        demo_program(&app, signer.clone()).await?;
-        let env_file = dir.join("env");
+        Ok(Settings::resolve(layer.over(self.layer.clone()))?)
+    }
+
+    /// Defines the demo program where it is missing, writes the env file and returns the banner to print
+    /// once the HTTP port is bound (`{listen}` stands for its address).
+    pub async fn program(&self, app: &Ctx, signer: PrivateKeySigner) -> Result<String> {
+        let (rpc, database_url) = (&self.rpc, &self.database_url);
+        demo_program(app, signer).await?;
+        let env_file = self.dir.join("env");
         std::fs::write(
             &env_file,
             format!(
@@ -327,51 +382,52 @@ pub async fn run(args: DevArgs) -> Result<()> {
                  # For plain `cast call`s: the registries, and the npm-installed Foundry tools on PATH.\n\
                  export CREDENTIAL_REGISTRY={}\nexport MEMBERSHIP_REGISTRY={}\n\
                  export PATH=\"{}:$PATH\"\n",
-                deployment.display(),
-                app.deployment.credential_registry,
-                app.deployment.membership_registry,
-                root.join("node_modules/.bin").display()
+                self.deployment.display(),
+                app.node.deployment.credential_registry,
+                app.node.deployment.membership_registry,
+                self.root.join("node_modules/.bin").display()
             ),
         )?;
-        let d = app.deployment.clone();
-        let banner = format!(
-            "\nLaurel dev stack {}\n\
-             \n  chain       anvil, chain id 31337, {rpc}\
-             \n  database    {}\
-             \n  HTTP        http://{{listen}}  (the verify page at /verify, the API reference at /docs)\
-             \n  credentials {}\
-             \n  memberships {}\
-             \n  governance  {}\
-             \n  program     types 1 Rust Fundamentals, 2 Async Rust in Production (needs 1), 3 Workshop; tier 1 Alumni (needs type 1)\
-             \n\nIn another terminal:\
-             \n  source {}\
-             \n  cargo run -q -- issue --type 1 --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\
-             \n  cargo run -q -- verify 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\
-             \n  cargo run -q -- revoke --type 1 --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --reason 1\
-             \n  cargo run -q -- status\
-             \n\nCtrl-C stops everything (the chain is saved; `scripts/dev --fresh` starts over).",
-            if reused { "(reused)" } else { "(new)" },
-            crate::config::redact_password(&database_url),
-            d.credential_registry,
-            d.membership_registry,
-            d.access_manager,
-            env_file.display(),
-        );
-        let shutdown = super::shutdown_on_signals();
-        // The banner (and the env file's promise) only once the HTTP port is bound.
-        super::serve::run(app, Some(signer), shutdown, move |listen| {
-            println!("{}", banner.replace("{listen}", &listen.to_string()));
-        })
-        .await
+        Ok(banner(self, app, &env_file))
     }
-    .await;
-    eprintln!("dev: stopping anvil (saving the chain)…");
-    stop_anvil(anvil).await;
-    if started_pg {
-        eprintln!("dev: stopping the scratch Postgres cluster it started…");
-        if let Err(e) = output(&root, "scripts/pg", &["stop"], &[]).await {
-            eprintln!("dev: {e}");
+
+    /// Stops anvil (saving the chain) and any scratch Postgres cluster the stack started.
+    pub async fn stop(self) {
+        eprintln!("dev: stopping anvil (saving the chain)…");
+        stop_anvil(self.anvil).await;
+        if self.started_pg {
+            eprintln!("dev: stopping the scratch Postgres cluster it started…");
+            if let Err(e) = output(&self.root, "scripts/pg", &["stop"], &[]).await {
+                eprintln!("dev: {e}");
+            }
         }
     }
-    result
+}
+
+fn banner(stack: &Stack, app: &Ctx, env_file: &std::path::Path) -> String {
+    let d = &app.node.deployment;
+    format!(
+        "\nLaurel dev stack {}\n\
+         \n  chain       anvil, chain id 31337, {}\
+         \n  database    {}\
+         \n  HTTP        http://{{listen}}  (the verify page at /verify, the API reference at /docs)\
+         \n  credentials {}\
+         \n  memberships {}\
+         \n  governance  {}\
+         \n  program     types 1 Rust Fundamentals, 2 Async Rust in Production (needs 1), 3 Workshop; tier 1 Alumni (needs type 1)\
+         \n\nIn another terminal:\
+         \n  source {}\
+         \n  cargo run -q -- issue --type 1 --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\
+         \n  cargo run -q -- verify 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\
+         \n  cargo run -q -- revoke --type 1 --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --reason 1\
+         \n  cargo run -q -- status\
+         \n\nCtrl-C stops everything (the chain is saved; `scripts/dev --fresh` starts over).",
+        if stack.reused { "(reused)" } else { "(new)" },
+        stack.rpc,
+        crate::config::redact_password(&stack.database_url),
+        d.credential_registry,
+        d.membership_registry,
+        d.access_manager,
+        env_file.display(),
+    )
 }

@@ -9,12 +9,13 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use crate::chain::bindings::{roles, AccessManager, CredentialRegistry, MembershipRegistry};
+use super::Ctx;
+use crate::chain::bindings::{AccessManager, CredentialRegistry, MembershipRegistry};
 use crate::chain::tx::encode;
-use crate::cli::ops::{Outcome, Sender};
-use crate::indexer::project::{OpState, RoleScope};
+use crate::domain::roles::manager as roles;
+use crate::domain::{OpState, RoleScope};
+use crate::governance::{Outcome, Sender};
 use crate::issuance::request::parse_address;
-use crate::startup::App;
 
 const DAY: u64 = 86_400;
 
@@ -216,41 +217,11 @@ fn parse_ids(s: &str) -> Result<Vec<U256>> {
 }
 
 fn parse_flags(s: &str) -> Result<u16> {
-    let mut bits = 0;
-    for f in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
-        bits |= match f {
-            "renewable" => 1,
-            "revocable" => 2,
-            "suspendable" => 4,
-            "renounceable" => 8,
-            "reissue" => 16,
-            "reissue-revoked" => 32,
-            other => bail!("unknown flag {other:?}: use renewable, revocable, suspendable, renounceable, reissue, reissue-revoked"),
-        };
-    }
-    Ok(bits)
+    Ok(crate::domain::TypeFlags::parse_names(s)?.bits())
 }
 
 fn flag_names(bits: u16) -> String {
-    let names = [
-        "renewable",
-        "revocable",
-        "suspendable",
-        "renounceable",
-        "reissue",
-        "reissue-revoked",
-    ];
-    let v: Vec<&str> = names
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| bits & (1 << i) != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join(",")
-    }
+    crate::domain::TypeFlags::from_bits_retain(bits).names()
 }
 
 fn apply_type(p: &mut CredentialRegistry::TypePolicy, f: &TypeFlags) -> Result<()> {
@@ -341,15 +312,15 @@ fn parse_op_id(s: &str) -> Result<B256> {
 }
 
 /// Runs a `laurel gov` command that changes the chain, printing the outcome.
-pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Result<()> {
+pub async fn run(app: &Ctx, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Result<()> {
     let needs_key = || {
         signer
             .clone()
             .context("this command sends a transaction: set LAUREL_PRIVATE_KEY or --keystore")
     };
-    let d = &app.deployment;
-    let creds = CredentialRegistry::new(d.credential_registry, &app.provider);
-    let members = MembershipRegistry::new(d.membership_registry, &app.provider);
+    let d = &app.node.deployment;
+    let creds = CredentialRegistry::new(d.credential_registry, &app.node.provider);
+    let members = MembershipRegistry::new(d.membership_registry, &app.node.provider);
     let (action, outcome): (&str, Outcome) = match cmd {
         GovCmd::Type(TypeCmd::List) => return list_types(app).await,
         GovCmd::Tier(TierCmd::List) => return list_tiers(app).await,
@@ -361,7 +332,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
             }
             let mut p = CredentialRegistry::TypePolicy::plain("", 0, 2 | 4);
             apply_type(&mut p, &f)?;
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             let out = s
                 .governed(
                     d.credential_registry,
@@ -376,7 +347,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
         GovCmd::Type(TypeCmd::Update { id, flags }) => {
             let mut p = creds.typePolicy(U256::from(id)).call().await?;
             apply_type(&mut p, &flags)?;
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             let out = s
                 .governed(
                     d.credential_registry,
@@ -402,7 +373,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
                 eligibility: vec![],
             };
             apply_tier(&mut p, &f)?;
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             let out = s
                 .governed(
                     d.membership_registry,
@@ -417,7 +388,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
         GovCmd::Tier(TierCmd::Update { id, flags }) => {
             let mut p = members.tierPolicy(U256::from(id)).call().await?;
             apply_tier(&mut p, &flags)?;
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             let out = s
                 .governed(
                     d.membership_registry,
@@ -436,7 +407,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
                 RoleCmd::List => unreachable!("handled above"),
             };
             let account = parse_address(&f.account)?;
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             let (target, input) = role_call(app, &f, account, grant).await?;
             (
                 if grant {
@@ -449,12 +420,12 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
         }
         GovCmd::Pause(t) => {
             let (target, input) = pause_call(app, &t, true)?;
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             ("gov.pause", s.governed(target, input).await?)
         }
         GovCmd::Unpause(t) => {
             let (target, input) = pause_call(app, &t, false)?;
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             ("gov.unpause", s.governed(target, input).await?)
         }
         GovCmd::Execute { id } => {
@@ -463,7 +434,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
                 op.target.context("the operation's target is unknown")?,
                 op.data.context("the operation's calldata is unknown")?,
             );
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             let out = s
                 .send(
                     d.access_manager,
@@ -479,7 +450,7 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
                 op.target.context("the operation's target is unknown")?,
                 op.data.context("the operation's calldata is unknown")?,
             );
-            let s = Sender::new(app, needs_key()?);
+            let s = Sender::new(&app.node, &app.store, needs_key()?);
             let out = s
                 .send(
                     d.access_manager,
@@ -506,12 +477,12 @@ pub async fn run(app: &App, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
 }
 
 async fn role_call(
-    app: &App,
+    app: &Ctx,
     f: &RoleFlags,
     account: Address,
     grant: bool,
 ) -> Result<(Address, Bytes)> {
-    let d = &app.deployment;
+    let d = &app.node.deployment;
     if let Some(name) = &f.role {
         let id = role_id(name)?;
         let input = if grant {
@@ -530,7 +501,7 @@ async fn role_call(
     }
     if f.issuer || f.revoker {
         let t = f.type_id.context("--issuer/--revoker need --type ID")?;
-        let creds = CredentialRegistry::new(d.credential_registry, &app.provider);
+        let creds = CredentialRegistry::new(d.credential_registry, &app.node.provider);
         let current = creds
             .rolesOf(U256::from(t), account)
             .call()
@@ -565,8 +536,8 @@ async fn role_call(
     bail!("say which role: --role NAME, --issuer/--revoker --type ID, or --manager --tier ID")
 }
 
-fn pause_call(app: &App, t: &PauseTarget, pause: bool) -> Result<(Address, Bytes)> {
-    let d = &app.deployment;
+fn pause_call(app: &Ctx, t: &PauseTarget, pause: bool) -> Result<(Address, Bytes)> {
+    let d = &app.node.deployment;
     Ok(
         match (t.type_id, t.tier, t.credentials, t.memberships, pause) {
             (Some(id), ..) if pause => (
@@ -614,7 +585,7 @@ fn pause_call(app: &App, t: &PauseTarget, pause: bool) -> Result<(Address, Bytes
     )
 }
 
-async fn reflects(app: &App) -> Result<String> {
+async fn reflects(app: &Ctx) -> Result<String> {
     let c = app.store.cursor(app.chain_id()).await?;
     Ok(
         match c.and_then(|c| c.indexed_block.map(|b| (b, c.final_block))) {
@@ -627,7 +598,7 @@ async fn reflects(app: &App) -> Result<String> {
     )
 }
 
-async fn list_types(app: &App) -> Result<()> {
+async fn list_types(app: &Ctx) -> Result<()> {
     println!("credential types {}", reflects(app).await?);
     println!(
         "{:>4}  {:<34} {:>9} {:>7} {:>7}  {:<10} {:<40}",
@@ -662,7 +633,7 @@ async fn list_types(app: &App) -> Result<()> {
     Ok(())
 }
 
-async fn list_tiers(app: &App) -> Result<()> {
+async fn list_tiers(app: &Ctx) -> Result<()> {
     println!("membership tiers {}", reflects(app).await?);
     println!(
         "{:>4}  {:<30} {:>9} {:>8} {:>7}  {:<10}",
@@ -687,7 +658,7 @@ async fn list_tiers(app: &App) -> Result<()> {
     Ok(())
 }
 
-async fn list_roles(app: &App) -> Result<()> {
+async fn list_roles(app: &Ctx) -> Result<()> {
     println!("roles {}", reflects(app).await?);
     for r in app.store.roles(app.chain_id(), None).await? {
         let what = match r.scope {
@@ -698,16 +669,7 @@ async fn list_roles(app: &App) -> Result<()> {
                     .filter(|d| *d > 0)
                     .map_or(String::new(), |d| format!(" (execution delay {d}s)"))
             ),
-            RoleScope::Type => format!(
-                "type {} {}",
-                r.scope_id,
-                match r.bits & 3 {
-                    1 => "issuer",
-                    2 => "revoker",
-                    3 => "issuer+revoker",
-                    _ => "none",
-                }
-            ),
+            RoleScope::Type => format!("type {} {}", r.scope_id, r.type_roles().describe()),
             RoleScope::Tier => format!("tier {} manager", r.scope_id),
         };
         println!("  {:<44} {}", r.account.to_string(), what);
@@ -715,7 +677,7 @@ async fn list_roles(app: &App) -> Result<()> {
     Ok(())
 }
 
-async fn pending(app: &App) -> Result<()> {
+async fn pending(app: &Ctx) -> Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
@@ -750,7 +712,7 @@ async fn pending(app: &App) -> Result<()> {
     Ok(())
 }
 
-async fn find_op(app: &App, id: &str) -> Result<crate::indexer::project::GovernanceOpRow> {
+async fn find_op(app: &Ctx, id: &str) -> Result<crate::domain::GovernanceOpRow> {
     let id = parse_op_id(id)?;
     app.store
         .governance_ops(app.chain_id(), Some(OpState::Scheduled))

@@ -15,10 +15,10 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
+use super::Ctx;
 use crate::issuance::request::{
     derived_key, parse_address, parse_evidence, parse_expiry, read_csv,
 };
-use crate::startup::App;
 use crate::store::issuance::{NewRequest, RequestState};
 
 /// What to issue.
@@ -68,7 +68,7 @@ impl IssueSummary {
 
 /// Runs `laurel issue`.
 pub async fn run(
-    app: Arc<App>,
+    app: Arc<Ctx>,
     signer: PrivateKeySigner,
     args: IssueArgs,
     shutdown: watch::Receiver<bool>,
@@ -120,8 +120,15 @@ pub async fn run(
 
     // 2. Checked against the mirrored policy before any gas is spent.
     // The checks read the mirror: bring it to the chain head first, and judge expiry by the chain's clock.
-    crate::startup::sync_mirror(&app, Duration::from_secs(30)).await?;
+    crate::indexer::run::sync_mirror(
+        &app.node,
+        &app.store,
+        &app.settings,
+        Duration::from_secs(30),
+    )
+    .await?;
     let now = app
+        .node
         .provider
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
         .await?
@@ -149,7 +156,7 @@ pub async fn run(
     let program = crate::credentials::ob3::Program::load(
         &app.store,
         chain_id,
-        app.deployment.credential_registry,
+        app.node.deployment.credential_registry,
         &app.settings.issuer_name,
     )
     .await?;
@@ -236,14 +243,19 @@ pub async fn run(
 }
 
 async fn wait_for(
-    app: &Arc<App>,
+    app: &Arc<Ctx>,
     signer: PrivateKeySigner,
     ids: &[i64],
     timeout: Duration,
     mut outer: watch::Receiver<bool>,
 ) -> Result<Vec<crate::store::issuance::Request>> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = Arc::new(app.worker(signer, super::serve::worker_config_from_env()));
+    let worker = Arc::new(crate::issuance::worker::Worker::of(
+        &app.node,
+        &app.store,
+        &app.settings,
+        signer,
+    ));
     let handles = super::spawn_pipeline(app, Some(worker), stop_rx);
     let bar = ProgressBar::new(ids.len() as u64);
     if !std::io::stderr().is_terminal() {

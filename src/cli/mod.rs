@@ -2,11 +2,10 @@
 //! program, so errors are `anyhow` with messages meant for the admin at the terminal.
 
 pub mod admin;
+pub mod args;
 pub mod dev;
 pub mod gov;
 pub mod issue;
-pub mod ops;
-pub mod serve;
 pub mod status;
 pub mod verify;
 
@@ -37,19 +36,42 @@ pub fn shutdown_on_signals() -> watch::Receiver<bool> {
     rx
 }
 
-/// Runs the indexer and the worker in the background until the returned sender is dropped or set.
+/// What a command works with: the settings, the node and the mirror (startup connects them).
+#[derive(Clone)]
+pub struct Ctx {
+    /// Effective settings.
+    pub settings: crate::config::Settings,
+    /// The node and the deployment it serves.
+    pub node: crate::chain::Node,
+    /// The mirror.
+    pub store: crate::store::Store,
+}
+
+impl Ctx {
+    /// Chain id of the deployment.
+    pub fn chain_id(&self) -> u64 {
+        self.node.chain_id()
+    }
+}
+
+/// Runs the indexer (or its standby) and, when given, the worker in the background until `shutdown` turns
+/// true.
 pub fn spawn_pipeline(
-    app: &Arc<crate::startup::App>,
+    ctx: &Ctx,
     worker: Option<Arc<crate::issuance::worker::Worker>>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut handles = vec![tokio::spawn(crate::startup::run_indexer(
-        app.clone(),
+    let mut handles = vec![tokio::spawn(crate::indexer::run::run(
+        ctx.node.clone(),
+        ctx.store.clone(),
+        ctx.settings.clone(),
         shutdown.clone(),
     ))];
     if let Some(w) = worker {
-        let poll = crate::startup::idle_poll(&app.settings);
-        handles.push(tokio::spawn(crate::startup::run_worker(w, poll, shutdown)));
+        let poll = ctx.settings.idle_poll();
+        handles.push(tokio::spawn(crate::issuance::worker::run(
+            w, poll, shutdown,
+        )));
     }
     handles
 }

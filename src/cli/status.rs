@@ -5,7 +5,7 @@ use alloy::providers::Provider;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::startup::App;
+use super::Ctx;
 
 /// What `laurel status` reports.
 #[derive(Debug, Clone, Serialize)]
@@ -39,9 +39,9 @@ pub struct Status {
 }
 
 /// Gathers the status.
-pub async fn gather(app: &App) -> Result<Status> {
+pub async fn gather(app: &Ctx) -> Result<Status> {
     let chain_id = app.chain_id();
-    let chain_head = app.provider.get_block_number().await?;
+    let chain_head = app.node.provider.get_block_number().await?;
     let cursor = app.store.cursor(chain_id).await?;
     let q = app.store.queue_stats(chain_id).await?;
     let per = |x: f64| (q.mined_credentials > 0).then(|| x / q.mined_credentials as f64);

@@ -10,9 +10,9 @@ use alloy::providers::Provider;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::Ctx;
 use crate::chain::bindings::CredentialRegistry;
-use crate::indexer::project::credential_status;
-use crate::startup::App;
+use crate::domain::credential_status;
 
 /// One credential as one source sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,12 +60,13 @@ pub struct Report {
 }
 
 /// Builds the report.
-pub async fn report(app: &App, holder: Address, type_id: Option<u64>) -> Result<Report> {
+pub async fn report(app: &Ctx, holder: Address, type_id: Option<u64>) -> Result<Report> {
     let chain_id = app.chain_id();
-    let reg = CredentialRegistry::new(app.deployment.credential_registry, &app.provider);
-    let head = app.provider.get_block_number().await?;
+    let reg = CredentialRegistry::new(app.node.deployment.credential_registry, &app.node.provider);
+    let head = app.node.provider.get_block_number().await?;
     let at = BlockId::number(head);
     let head_time = app
+        .node
         .provider
         .get_block_by_number(head.into())
         .await?
@@ -129,7 +130,7 @@ pub async fn report(app: &App, holder: Address, type_id: Option<u64>) -> Result<
     }
     let cast = format!(
         "cast call {} \"isValid(address,uint256)(bool)\" {holder} {} --rpc-url {}",
-        app.deployment.credential_registry,
+        app.node.deployment.credential_registry,
         type_id.unwrap_or(1),
         app.settings.rpc_url
     );

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::canonical::canonical;
 use super::dates::datetime;
-use crate::indexer::project::{token_id, CredentialRow, CredentialTypeRow};
+use crate::domain::{token_id, CredentialRow, CredentialTypeRow};
 use crate::store::issuance::{ClaimDocument, NewRequest};
 use crate::store::{Store, StoreError};
 
@@ -61,7 +61,7 @@ impl Program {
         issuer_name: &str,
     ) -> Result<Program, StoreError> {
         let base = store
-            .base_uri(chain_id, crate::indexer::project::Registry::Credentials)
+            .base_uri(chain_id, crate::domain::Registry::Credentials)
             .await?
             .filter(|b| b.starts_with("http://") || b.starts_with("https://"));
         Ok(Program {

@@ -9,17 +9,7 @@ use serde_json::Value;
 
 use crate::chain::bindings::{AccessManager, CredentialRegistry, MembershipRegistry};
 use crate::chain::Deployment;
-
-/// Which Laurel contract emitted a log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Source {
-    /// The soulbound CredentialRegistry.
-    CredentialRegistry,
-    /// The MembershipRegistry.
-    MembershipRegistry,
-    /// The AccessManager governing both.
-    AccessManager,
-}
+use crate::domain::Source;
 
 /// The contracts the indexer follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,7 +22,9 @@ use alloy::primitives::B256;
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Filter;
 
+use super::commit::{commit_range, CommitError};
 use super::decode::{decode, Contracts, DecodeError};
+use super::project::ProjectError;
 use crate::store::mirror::{BlockRef, Cursor, NewEvent};
 use crate::store::{Store, StoreError};
 
@@ -92,6 +94,9 @@ pub enum FollowError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A range could not be folded into the projections; nothing was written.
+    #[error(transparent)]
+    Fold(#[from] ProjectError),
     /// A log did not decode.
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -133,6 +138,15 @@ pub struct Follower {
     deploy_block: u64,
     config: FollowConfig,
     range: u64,
+}
+
+impl From<CommitError> for FollowError {
+    fn from(e: CommitError) -> Self {
+        match e {
+            CommitError::Store(e) => FollowError::Store(e),
+            CommitError::Fold(e) => FollowError::Fold(e),
+        }
+    }
 }
 
 fn rpc<E: std::fmt::Display>(e: E) -> FollowError {
@@ -333,10 +347,16 @@ impl Follower {
             final_block,
         };
         let keep_from = to.saturating_sub(self.config.window);
-        let inserted = self
-            .store
-            .commit_range(self.chain_id, &cursor, &next, &events, &blocks, keep_from)
-            .await?;
+        let inserted = commit_range(
+            &self.store,
+            self.chain_id,
+            &cursor,
+            &next,
+            &events,
+            &blocks,
+            keep_from,
+        )
+        .await?;
         tracing::debug!(
             from,
             to,

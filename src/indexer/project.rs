@@ -34,520 +34,17 @@ use std::hash::Hash;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::chain::bindings::{
     AccessManager as AM, CredentialRegistry as CR, MembershipRegistry as MR,
 };
-use crate::indexer::decode::Source;
+use crate::domain::{
+    credential_status, holder_of, membership_status, token_id, CredentialRow, CredentialTypeRow,
+    GovernanceOpRow, MembershipRow, OpKey, OpState, Registry, RegistryStateRow, RoleKey, RoleRow,
+    RoleScope, Source, TierRow,
+};
+use crate::store::changes::{Changes, Current, Folded, Keys, Undo};
 use crate::store::mirror::NewEvent;
-
-/// Credential status codes, as the CredentialRegistry stores them.
-pub mod credential_status {
-    /// Issued and in force (still subject to expiry).
-    pub const ACTIVE: u8 = 1;
-    /// Suspended by a revoker; may be reinstated.
-    pub const SUSPENDED: u8 = 2;
-    /// Revoked (token burned).
-    pub const REVOKED: u8 = 3;
-    /// Renounced by its holder (token burned).
-    pub const RENOUNCED: u8 = 4;
-    /// Moved to another address by governed recovery (token burned).
-    pub const RECOVERED: u8 = 5;
-
-    /// The name of a status as people read it, at unix time `now`: an active credential past its expiry
-    /// is `expired`; 0 (never issued) is `none`.
-    pub fn name(status: u8, expires_at: u64, now: u64) -> &'static str {
-        match status {
-            0 => "none",
-            ACTIVE if expires_at != 0 && expires_at <= now => "expired",
-            ACTIVE => "active",
-            SUSPENDED => "suspended",
-            REVOKED => "revoked",
-            RENOUNCED => "renounced",
-            RECOVERED => "recovered",
-            _ => "unknown",
-        }
-    }
-
-    /// The name of a status as the chain reports it (`credentialOf`): its `valid` flag tells an expired
-    /// active credential from a live one at the queried block.
-    pub fn name_on_chain(status: u8, valid: bool, expires_at: u64) -> &'static str {
-        if status == ACTIVE && !valid && expires_at != 0 {
-            "expired"
-        } else {
-            name(status, 0, 0)
-        }
-    }
-}
-
-/// Membership status codes of the mirror: 1 and 2 as the MembershipRegistry stores them; the contract
-/// deletes burned tokens, the mirror keeps them as 3 or 4.
-pub mod membership_status {
-    /// Granted and not cancelled (still subject to expiry).
-    pub const ACTIVE: u8 = 1;
-    /// Cancelled by its holder or a manager.
-    pub const CANCELLED: u8 = 2;
-    /// Revoked (token burned) by a manager.
-    pub const REVOKED: u8 = 3;
-    /// Moved to another tier (token burned, a new one minted; see `moved_to`).
-    pub const MOVED: u8 = 4;
-}
-
-/// One credential (a token id of the CredentialRegistry ever issued).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredentialRow {
-    /// Token id = type id << 160 | holder.
-    pub token_id: U256,
-    /// Credential type.
-    pub type_id: u64,
-    /// Holder (the low 160 bits of the token id).
-    pub holder: Address,
-    /// Issuer (the EIP-712 signer for delegated issuance).
-    pub issuer: Address,
-    /// Issue time (unix seconds, the issuing block's timestamp).
-    pub issued_at: u64,
-    /// Expiry (unix seconds; 0 = never).
-    pub expires_at: u64,
-    /// Status ([`credential_status`]).
-    pub status: u8,
-    /// Revocation or suspension reason code (0 when active).
-    pub reason: u8,
-    /// Evidence hash from the issuance event.
-    pub evidence_hash: B256,
-    /// Block of the issuance (for a recovered credential: of the original issuance).
-    pub issued_block: u64,
-    /// Transaction of the issuance.
-    pub issued_tx: B256,
-    /// Block of the last change.
-    pub updated_block: u64,
-    /// The lost address this credential was recovered from, if it was.
-    pub recovered_from: Option<Address>,
-    /// The address this credential was recovered to (status recovered).
-    pub recovered_to: Option<Address>,
-}
-
-impl CredentialRow {
-    /// Whether its token exists (active or suspended).
-    pub fn is_live(&self) -> bool {
-        matches!(
-            self.status,
-            credential_status::ACTIVE | credential_status::SUSPENDED
-        )
-    }
-
-    /// What the contract's `isValid` answers at unix time `now`.
-    pub fn is_valid_at(&self, now: u64) -> bool {
-        self.status == credential_status::ACTIVE && (self.expires_at == 0 || self.expires_at > now)
-    }
-}
-
-/// A credential type: its policy, pause flag and live supply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CredentialTypeRow {
-    /// Type id (from 1).
-    pub type_id: u64,
-    /// Human name.
-    pub name: String,
-    /// Metadata URI of every token of the type (empty: base URI + token id).
-    pub uri: String,
-    /// Seconds from issue to expiry by default (0 = never expires).
-    pub default_validity: u64,
-    /// Upper bound on any expiry, seconds from now (0 = unbounded).
-    pub max_validity: u64,
-    /// Renewal allowed only this many seconds before expiry (0 = any time).
-    pub renewal_window: u64,
-    /// Cap on live credentials (0 = unlimited).
-    pub max_supply: u32,
-    /// Issuances per issuer per period (0 = no quota).
-    pub quota_limit: u32,
-    /// Quota period in seconds (0 with a limit = lifetime).
-    pub quota_period: u32,
-    /// FLAG_* bits of the CredentialRegistry.
-    pub flags: u16,
-    /// Types whose valid credentials a holder needs first.
-    pub prerequisites: Vec<u64>,
-    /// Whether the type itself is paused.
-    pub paused: bool,
-    /// Live credentials (active or suspended) of the type.
-    pub supply: u64,
-    /// Block of `TypeDefined`.
-    pub defined_block: u64,
-    /// Block of the last change (policy, pause or supply).
-    pub updated_block: u64,
-}
-
-impl CredentialTypeRow {
-    /// A type known only by its id (named "Credential type N", no policy).
-    pub fn unknown(type_id: u64) -> Self {
-        Self {
-            type_id,
-            name: format!("Credential type {type_id}"),
-            ..Self::default()
-        }
-    }
-}
-
-/// A membership tier: its policy, pause flag and active member count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TierRow {
-    /// Tier id (from 1).
-    pub tier_id: u64,
-    /// Human name.
-    pub name: String,
-    /// Metadata URI.
-    pub uri: String,
-    /// Seconds a grant lasts.
-    pub duration: u64,
-    /// Whether holders may renew their own membership.
-    pub holder_renewable: bool,
-    /// Whether tokens of the tier may be transferred.
-    pub transferable: bool,
-    /// Cap on members (0 = unlimited).
-    pub max_members: u64,
-    /// Credential types a member must hold valid.
-    pub eligibility: Vec<u64>,
-    /// Whether the tier itself is paused.
-    pub paused: bool,
-    /// Active (not cancelled, not burned) memberships: the contract's `memberCount`.
-    pub members: u64,
-    /// Block of `TierDefined`.
-    pub defined_block: u64,
-    /// Block of the last change.
-    pub updated_block: u64,
-}
-
-/// One membership token ever minted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MembershipRow {
-    /// Token id = tier id << 160 | original holder.
-    pub token_id: U256,
-    /// Tier.
-    pub tier_id: u64,
-    /// Current owner (the last owner for a burned token).
-    pub holder: Address,
-    /// The holder it was minted to (low 160 bits of the token id).
-    pub original_holder: Address,
-    /// Expiry (unix seconds; active strictly before).
-    pub expires_at: u64,
-    /// Grant time (unix seconds; kept across tier changes).
-    pub granted_at: u64,
-    /// Status ([`membership_status`]).
-    pub status: u8,
-    /// Revocation reason code.
-    pub reason: u8,
-    /// Manager who granted it (or moved it here from another tier).
-    pub granted_by: Option<Address>,
-    /// Block of the mint.
-    pub granted_block: u64,
-    /// Transaction of the mint.
-    pub granted_tx: B256,
-    /// Token id it was moved from by a tier change.
-    pub moved_from: Option<U256>,
-    /// Token id it was moved to by a tier change (status moved).
-    pub moved_to: Option<U256>,
-    /// Block of the last change.
-    pub updated_block: u64,
-}
-
-impl MembershipRow {
-    /// What the contract's `isActive` answers for its owner at unix time `now`.
-    pub fn is_active_at(&self, now: u64) -> bool {
-        self.status == membership_status::ACTIVE && now < self.expires_at
-    }
-}
-
-/// Where a role applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RoleScope {
-    /// An AccessManager role (scope id = role id).
-    Manager,
-    /// Per-type roles of the CredentialRegistry (scope id = type id; bits = ROLE_ISSUER | ROLE_REVOKER).
-    Type,
-    /// A tier manager of the MembershipRegistry (scope id = tier id).
-    Tier,
-}
-
-impl RoleScope {
-    /// The name stored in the `scope` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoleScope::Manager => "manager",
-            RoleScope::Type => "type",
-            RoleScope::Tier => "tier",
-        }
-    }
-
-    /// The scope named `s` in the `scope` column.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "manager" => Some(RoleScope::Manager),
-            "type" => Some(RoleScope::Type),
-            "tier" => Some(RoleScope::Tier),
-            _ => None,
-        }
-    }
-}
-
-/// Key of a role row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RoleKey {
-    /// Scope.
-    pub scope: RoleScope,
-    /// Role id, type id or tier id.
-    pub scope_id: u64,
-    /// Account holding it.
-    pub account: Address,
-}
-
-/// One account's role in one scope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoleRow {
-    /// Scope.
-    pub scope: RoleScope,
-    /// Role id (manager), type id (type) or tier id (tier).
-    pub scope_id: u64,
-    /// Account.
-    pub account: Address,
-    /// Role bits: ROLE_ISSUER 1 | ROLE_REVOKER 2 for types; 1 otherwise.
-    pub bits: u8,
-    /// AccessManager roles: when membership takes effect (unix seconds).
-    pub since: Option<u64>,
-    /// AccessManager roles: the execution delay last granted, in seconds (a lowered delay may take effect
-    /// later; AccessManager's `getAccess` tells when).
-    pub delay: Option<u64>,
-    /// Block of the grant.
-    pub granted_block: u64,
-    /// Block of the last change.
-    pub updated_block: u64,
-}
-
-impl RoleRow {
-    /// The row's key.
-    pub fn key(&self) -> RoleKey {
-        RoleKey {
-            scope: self.scope,
-            scope_id: self.scope_id,
-            account: self.account,
-        }
-    }
-}
-
-/// Where a scheduled AccessManager operation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OpState {
-    /// Scheduled, not yet executed or canceled (it may have expired: see `schedule`).
-    Scheduled,
-    /// Executed.
-    Executed,
-    /// Canceled.
-    Canceled,
-}
-
-impl OpState {
-    /// The name stored in the `state` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpState::Scheduled => "scheduled",
-            OpState::Executed => "executed",
-            OpState::Canceled => "canceled",
-        }
-    }
-
-    /// The state named `s` in the `state` column.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "scheduled" => Some(OpState::Scheduled),
-            "executed" => Some(OpState::Executed),
-            "canceled" => Some(OpState::Canceled),
-            _ => None,
-        }
-    }
-}
-
-/// Key of a governance operation: AccessManager reuses an operation id for the same call, with a new nonce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct OpKey {
-    /// `hashOperation(caller, target, data)`.
-    pub operation_id: B256,
-    /// Nonce of this scheduling.
-    pub nonce: u32,
-}
-
-/// A scheduled AccessManager operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GovernanceOpRow {
-    /// `hashOperation(caller, target, data)`.
-    pub operation_id: B256,
-    /// Nonce of this scheduling.
-    pub nonce: u32,
-    /// When it becomes executable (unix seconds); None if its scheduling was never seen.
-    pub schedule: Option<u64>,
-    /// Account that scheduled it (and may execute it).
-    pub caller: Option<Address>,
-    /// Contract it calls.
-    pub target: Option<Address>,
-    /// Calldata.
-    pub data: Option<Bytes>,
-    /// State.
-    pub state: OpState,
-    /// Block of `OperationScheduled`.
-    pub scheduled_block: Option<u64>,
-    /// Transaction of `OperationScheduled`.
-    pub scheduled_tx: Option<B256>,
-    /// Block of the last change.
-    pub updated_block: u64,
-}
-
-impl GovernanceOpRow {
-    /// The row's key.
-    pub fn key(&self) -> OpKey {
-        OpKey {
-            operation_id: self.operation_id,
-            nonce: self.nonce,
-        }
-    }
-}
-
-/// One of the two registries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Registry {
-    /// The CredentialRegistry.
-    Credentials,
-    /// The MembershipRegistry.
-    Memberships,
-}
-
-impl Registry {
-    /// The name stored in the `registry` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Registry::Credentials => "credentials",
-            Registry::Memberships => "memberships",
-        }
-    }
-
-    /// The registry named `s` in the `registry` column.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "credentials" => Some(Registry::Credentials),
-            "memberships" => Some(Registry::Memberships),
-            _ => None,
-        }
-    }
-}
-
-/// A registry's global state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegistryStateRow {
-    /// Which registry.
-    pub registry: Registry,
-    /// Whether the whole registry is paused.
-    pub paused: bool,
-    /// Base of token URIs (from the deployment record until a `BaseURISet`); None if unknown.
-    pub base_uri: Option<String>,
-    /// Block of the last change; None while as deployed.
-    pub updated_block: Option<u64>,
-}
-
-/// Every key a range touches, per table, sorted and without repeats.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Keys {
-    /// Credential token ids.
-    pub credentials: Vec<U256>,
-    /// Credential type ids.
-    pub credential_types: Vec<u64>,
-    /// Tier ids.
-    pub tiers: Vec<u64>,
-    /// Membership token ids.
-    pub memberships: Vec<U256>,
-    /// Role keys.
-    pub roles: Vec<RoleKey>,
-    /// Governance operation keys.
-    pub governance_ops: Vec<OpKey>,
-    /// Registries.
-    pub registry_state: Vec<Registry>,
-}
-
-/// The current rows of the keys a range touches (absent keys have no row).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Current {
-    /// Credentials.
-    pub credentials: Vec<CredentialRow>,
-    /// Credential types.
-    pub credential_types: Vec<CredentialTypeRow>,
-    /// Tiers.
-    pub tiers: Vec<TierRow>,
-    /// Memberships.
-    pub memberships: Vec<MembershipRow>,
-    /// Roles.
-    pub roles: Vec<RoleRow>,
-    /// Governance operations.
-    pub governance_ops: Vec<GovernanceOpRow>,
-    /// Registry state.
-    pub registry_state: Vec<RegistryStateRow>,
-}
-
-/// The before-image of one key at the first change in one block; `before` None = the key had no row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Undo<K, V> {
-    /// Block of the change.
-    pub block: u64,
-    /// Key.
-    pub key: K,
-    /// The row before the block's first change of it.
-    pub before: Option<V>,
-}
-
-/// What a range does to one table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Changes<K, V> {
-    /// Rows to insert or replace (final state of each changed key that has a row).
-    pub upserts: Vec<V>,
-    /// Keys whose row is gone at the end of the range.
-    pub deletes: Vec<K>,
-    /// Undo entries, in chain order.
-    pub undo: Vec<Undo<K, V>>,
-}
-
-impl<K, V> Default for Changes<K, V> {
-    fn default() -> Self {
-        Self {
-            upserts: Vec::new(),
-            deletes: Vec::new(),
-            undo: Vec::new(),
-        }
-    }
-}
-
-impl<K, V> Changes<K, V> {
-    /// Whether nothing changes.
-    pub fn is_empty(&self) -> bool {
-        self.upserts.is_empty() && self.deletes.is_empty() && self.undo.is_empty()
-    }
-}
-
-/// What a range does to every table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Folded {
-    /// Credentials.
-    pub credentials: Changes<U256, CredentialRow>,
-    /// Credential types.
-    pub credential_types: Changes<u64, CredentialTypeRow>,
-    /// Tiers.
-    pub tiers: Changes<u64, TierRow>,
-    /// Memberships.
-    pub memberships: Changes<U256, MembershipRow>,
-    /// Roles.
-    pub roles: Changes<RoleKey, RoleRow>,
-    /// Governance operations.
-    pub governance_ops: Changes<OpKey, GovernanceOpRow>,
-    /// Registry state.
-    pub registry_state: Changes<Registry, RegistryStateRow>,
-}
 
 /// Why a range could not be folded. Each is a mirror out of step with the chain, or artifacts out of step
 /// with the contracts; the range is not committed.
@@ -731,16 +228,6 @@ pub struct Plan {
     ops: Vec<(At, &'static str, Op)>,
     /// Every key the operations touch.
     pub keys: Keys,
-}
-
-/// The low 160 bits of a token id.
-pub fn holder_of(token: U256) -> Address {
-    Address::from_word(B256::from(token))
-}
-
-/// Token id of (scope id, holder): `id << 160 | holder`.
-pub fn token_id(id: u64, holder: Address) -> U256 {
-    (U256::from(id) << 160) | U256::from_be_slice(holder.as_slice())
 }
 
 fn small(what: &'static str, value: U256, block: u64) -> Result<u64, ProjectError> {
@@ -2644,9 +2131,14 @@ mod tests {
         }
     }
 
-    /// Indexes `events` for `chain_id` through [`Store::commit_range`](crate::store::Store::commit_range) in
+    /// Indexes `events` for `chain_id` through [`commit_range`](crate::indexer::commit::commit_range) in
     /// ranges of `chunk` events, the window holding every block from 0 (so any block can be unwound to).
-    async fn index_in_chunks(store: &crate::store::Store, chain_id: u64, events: &[NewEvent], chunk: usize) {
+    async fn index_in_chunks(
+        store: &crate::store::Store,
+        chain_id: u64,
+        events: &[NewEvent],
+        chunk: usize,
+    ) {
         for part in events.chunks(chunk.max(1)) {
             let cursor = store.cursor(chain_id).await.unwrap().unwrap();
             let from = cursor.indexed_block.map_or(0, |b| b + 1);
@@ -2657,8 +2149,7 @@ mod tests {
                 indexed_hash: Some(block_ref(to).hash),
                 final_block: 0,
             };
-            store
-                .commit_range(chain_id, &cursor, &next, part, &blocks, 0)
+            crate::indexer::commit::commit_range(store, chain_id, &cursor, &next, part, &blocks, 0)
                 .await
                 .unwrap();
         }
@@ -2699,7 +2190,10 @@ mod tests {
             next_chain += 1;
             let chain_id = next_chain;
             async move {
-                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                store
+                    .register_deployment(&fake_deployment(chain_id))
+                    .await
+                    .unwrap();
                 index_in_chunks(store, chain_id, &events, events.len()).await;
                 pg_snapshot(store, chain_id).await
             }
@@ -2707,11 +2201,17 @@ mod tests {
         let full = fresh_index(h.clone()).await;
         let mut prefixes = Vec::new();
         for fork in 0..=last {
-            let prefix: Vec<NewEvent> =
-                h.iter().filter(|e| e.block_number <= fork).cloned().collect();
+            let prefix: Vec<NewEvent> = h
+                .iter()
+                .filter(|e| e.block_number <= fork)
+                .cloned()
+                .collect();
             prefixes.push(if prefix.is_empty() {
                 let chain_id = 999;
-                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                store
+                    .register_deployment(&fake_deployment(chain_id))
+                    .await
+                    .unwrap();
                 pg_snapshot(store, chain_id).await
             } else {
                 fresh_index(prefix).await
@@ -2721,7 +2221,10 @@ mod tests {
         for chunk in [1usize, 3, 7, h.len()] {
             for fork in 0..=last {
                 chain_id += 1;
-                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                store
+                    .register_deployment(&fake_deployment(chain_id))
+                    .await
+                    .unwrap();
                 index_in_chunks(store, chain_id, &h, chunk).await;
                 store.unwind_to(chain_id, &block_ref(fork)).await.unwrap();
                 assert_eq!(
@@ -2731,8 +2234,11 @@ mod tests {
                 );
                 let cursor = store.cursor(chain_id).await.unwrap().unwrap();
                 assert_eq!(cursor.indexed_block, Some(fork));
-                let rest: Vec<NewEvent> =
-                    h.iter().filter(|e| e.block_number > fork).cloned().collect();
+                let rest: Vec<NewEvent> = h
+                    .iter()
+                    .filter(|e| e.block_number > fork)
+                    .cloned()
+                    .collect();
                 if !rest.is_empty() {
                     index_in_chunks(store, chain_id, &rest, chunk).await;
                 }

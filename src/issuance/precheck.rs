@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use alloy::primitives::Address;
 
-use crate::indexer::project::{credential_status, CredentialTypeRow, Registry, RoleScope};
+use crate::domain::{credential_status, CredentialTypeRow, Registry, RoleScope};
 use crate::store::issuance::NewRequest;
 use crate::store::{Store, StoreError};
 
@@ -154,7 +154,7 @@ pub async fn check_all<'a>(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut held: HashMap<Address, HashMap<u64, crate::indexer::project::CredentialRow>> =
+    let mut held: HashMap<Address, HashMap<u64, crate::domain::CredentialRow>> =
         holders.iter().map(|h| (*h, HashMap::new())).collect();
     for c in store.credentials_of_holders(chain_id, &holders).await? {
         held.entry(c.holder).or_default().insert(c.type_id, c);

@@ -7,6 +7,7 @@
 //! Requests become `confirmed` only when the indexer stores their events (see
 //! `store::issuance::confirm_in_range`), so the chain, not the worker, has the last word.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::consensus::{Transaction as _, TxEnvelope};
@@ -15,11 +16,16 @@ use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
+use tokio::sync::watch;
 
-use crate::chain::revert::{classify, Revert};
 use crate::chain::bindings::CredentialRegistry::{issueBatchCall, issueCall};
 use crate::chain::bindings::{GasPriceOracle, GAS_PRICE_ORACLE};
+use crate::chain::revert::{classify, Revert};
+use crate::chain::Node;
+use crate::config::Settings;
+use crate::domain::token::batch_entry;
 use crate::store::issuance::{Mined, OpenBatch, Request, SignedTx};
 use crate::store::{Store, StoreError};
 
@@ -193,9 +199,7 @@ impl Worker {
             typeId: U256::from(type_id),
             holdersAndExpiries: reqs
                 .iter()
-                .map(|r| {
-                    U256::from_be_slice(r.holder.as_slice()) | (U256::from(r.expires_at) << 160)
-                })
+                .map(|r| batch_entry(r.holder, r.expires_at))
                 .collect(),
             evidenceHashes: reqs.iter().map(|r| r.evidence_hash).collect(),
         }
@@ -500,4 +504,48 @@ fn input_of(raw: &[u8]) -> Result<Bytes, WorkerError> {
     let envelope = TxEnvelope::decode_2718(&mut &raw[..])
         .map_err(|e| WorkerError::Sign(format!("a stored transaction does not decode: {e}")))?;
     Ok(envelope.input().clone())
+}
+
+impl Worker {
+    /// A worker for `node`'s CredentialRegistry signing with `signer`, paced by the settings.
+    pub fn of(node: &Node, store: &Store, settings: &Settings, signer: PrivateKeySigner) -> Self {
+        let address = signer.address();
+        Worker::new(
+            node.provider.clone(),
+            EthereumWallet::from(signer),
+            address,
+            store.clone(),
+            node.chain_id(),
+            node.deployment.credential_registry,
+            WorkerConfig {
+                max_batch: settings.pacing.max_batch,
+                max_in_flight: settings.pacing.max_in_flight as usize,
+                stuck_after: Duration::from_secs(settings.pacing.stuck_after_secs),
+                op_stack: settings.chain.op_stack,
+                ..WorkerConfig::default()
+            },
+        )
+    }
+}
+
+/// Runs the issuance worker until `shutdown` turns true.
+pub async fn run(worker: Arc<Worker>, poll: Duration, mut shutdown: watch::Receiver<bool>) {
+    tracing::info!(signer = %worker.signer(), "issuance worker started");
+    loop {
+        let wait = match worker.tick().await {
+            Ok(t) if !t.sent.is_empty() || t.mined > 0 => Duration::ZERO.max(poll / 4),
+            Ok(_) => poll,
+            Err(e) => {
+                tracing::warn!(error = %e, "issuance worker tick failed; retrying");
+                Duration::from_secs(2)
+            }
+        };
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(wait) => *shutdown.borrow(),
+            r = shutdown.changed() => r.is_err() || *shutdown.borrow(),
+        };
+        if stop || *shutdown.borrow() {
+            break;
+        }
+    }
 }

@@ -12,9 +12,10 @@ use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 
+use super::changes::{Current, Folded, Keys};
 use super::{projection, Store, StoreError};
 use crate::chain::Deployment;
-use crate::indexer::decode::Source;
+use crate::domain::Source;
 
 /// A decoded log ready to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,24 +182,17 @@ impl Store {
         }))
     }
 
-    /// Commits one indexed range in a single transaction: inserts `events` (skipping any already stored),
-    /// folds the newly inserted ones into the projections, records `blocks` in the window, drops window
-    /// blocks below `keep_from`, and moves the cursor from `expected` to `next`. Fails with
-    /// [`StoreError::CursorMoved`] (writing nothing) when the cursor is not at `expected`. Returns the number
-    /// of events newly inserted.
-    ///
-    /// Undo: a later unwind can only go back to a block of the window, so the projections' changes are
-    /// logged for the blocks above the oldest window block after this commit (none during a backfill far
-    /// below the head, where the window holds just the range's last block), and older entries are dropped.
-    pub async fn commit_range(
+    /// Begins committing one indexed range, in a single transaction that [`RangeWrite::commit`] ends: the
+    /// cursor moves from `expected` to `next` first, failing with [`StoreError::CursorMoved`] (writing
+    /// nothing) when it is not at `expected`. The indexer then drives the rest (reth's stage drives the
+    /// write): [`RangeWrite::record`] the events and blocks, fold the new events, [`RangeWrite::load`] the
+    /// rows they touch and [`RangeWrite::write`] the fold's changes. Dropping it unfinished writes nothing.
+    pub async fn begin_range(
         &self,
         chain_id: u64,
         expected: &Cursor,
         next: &Cursor,
-        events: &[NewEvent],
-        blocks: &[BlockRef],
-        keep_from: u64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RangeWrite, StoreError> {
         let mut tx = self.pool().begin().await?;
         let moved = sqlx::query!(
             "UPDATE cursors SET indexed_block = $2, indexed_hash = $3, final_block = $4, updated_at = now()
@@ -215,100 +209,11 @@ impl Store {
             return Err(StoreError::CursorMoved { chain_id });
         }
 
-        let tx_hashes: Vec<&[u8]> = events.iter().map(|e| e.tx_hash.as_slice()).collect();
-        let log_indexes: Vec<i32> = events.iter().map(|e| e.log_index as i32).collect();
-        let numbers: Vec<i64> = events.iter().map(|e| i(e.block_number)).collect();
-        let hashes: Vec<&[u8]> = events.iter().map(|e| e.block_hash.as_slice()).collect();
-        let tx_indexes: Vec<i32> = events.iter().map(|e| e.tx_index as i32).collect();
-        let contracts: Vec<&[u8]> = events.iter().map(|e| e.contract.as_slice()).collect();
-        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
-        let fields: Vec<Value> = events.iter().map(|e| e.fields.clone()).collect();
-        let times: Vec<i64> = events.iter().map(|e| i(e.block_timestamp)).collect();
-        // (block, log index) names a log as well as (tx hash, log index) does, in two integers.
-        let fresh = sqlx::query!(
-            "INSERT INTO events (chain_id, tx_hash, log_index, block_number, block_hash, tx_index, contract, name, fields,
-                 block_timestamp)
-             SELECT $1, * FROM UNNEST($2::bytea[], $3::int[], $4::bigint[], $5::bytea[], $6::int[], $7::bytea[], $8::text[], $9::jsonb[], $10::bigint[])
-             ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
-             RETURNING block_number, log_index",
-            i(chain_id),
-            &tx_hashes as &[&[u8]],
-            &log_indexes,
-            &numbers,
-            &hashes as &[&[u8]],
-            &tx_indexes,
-            &contracts as &[&[u8]],
-            &names as &[&str],
-            &fields,
-            &times
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let inserted = fresh.len() as u64;
-
-        let issuing: Vec<&NewEvent> = events
-            .iter()
-            .filter(|e| e.name == "Issued" || e.name == "IssuedBatch")
-            .collect();
-        super::issuance::confirm_in_range(
-            &mut tx,
+        Ok(RangeWrite {
+            tx,
             chain_id,
-            &issuing.iter().map(|e| e.tx_hash).collect::<Vec<_>>(),
-            &issuing.iter().map(|e| e.block_number).collect::<Vec<_>>(),
-        )
-        .await?;
-
-        let b_numbers: Vec<i64> = blocks.iter().map(|b| i(b.number)).collect();
-        let b_hashes: Vec<&[u8]> = blocks.iter().map(|b| b.hash.as_slice()).collect();
-        let b_parents: Vec<&[u8]> = blocks.iter().map(|b| b.parent_hash.as_slice()).collect();
-        let b_times: Vec<i64> = blocks.iter().map(|b| i(b.timestamp)).collect();
-        sqlx::query!(
-            "INSERT INTO blocks (chain_id, number, hash, parent_hash, timestamp)
-             SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])
-             ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash,
-                 timestamp = EXCLUDED.timestamp",
-            i(chain_id),
-            &b_numbers,
-            &b_hashes as &[&[u8]],
-            &b_parents as &[&[u8]],
-            &b_times
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "DELETE FROM blocks WHERE chain_id = $1 AND number < $2",
-            i(chain_id),
-            i(keep_from)
-        )
-        .execute(&mut *tx)
-        .await?;
-
-        // Projections: fold what was inserted now (a replayed event was folded when it was first stored).
-        let oldest = sqlx::query_scalar!(
-            "SELECT min(number) FROM blocks WHERE chain_id = $1",
-            i(chain_id)
-        )
-        .fetch_one(&mut *tx)
-        .await?
-        .map(|n| n as u64);
-        let undo_from = Some(oldest.map_or(0, |n| n + 1));
-        if inserted == events.len() as u64 {
-            projection::fold_range(&mut tx, chain_id, events, undo_from).await?;
-        } else if inserted > 0 {
-            let fresh: HashSet<(i64, i32)> = fresh
-                .into_iter()
-                .map(|r| (r.block_number, r.log_index))
-                .collect();
-            let new_events = events
-                .iter()
-                .filter(|e| fresh.contains(&(i(e.block_number), e.log_index as i32)));
-            projection::fold_range(&mut tx, chain_id, new_events, undo_from).await?;
-        }
-        if let Some(oldest) = oldest {
-            projection::prune_undo(&mut tx, chain_id, oldest).await?;
-        }
-        tx.commit().await?;
-        Ok(inserted)
+            oldest: None,
+        })
     }
 
     /// The newest `limit` blocks of the window, newest first.
@@ -456,5 +361,145 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .map(|t| t as u64))
+    }
+}
+
+/// One range being committed (see [`Store::begin_range`]): an open transaction whose cursor has moved.
+pub struct RangeWrite {
+    tx: sqlx::Transaction<'static, Postgres>,
+    chain_id: u64,
+    oldest: Option<u64>,
+}
+
+/// The events of a range that were not stored before, and from which block their changes are undo-logged.
+#[derive(Debug)]
+pub struct Fresh<'a> {
+    /// The events newly stored (a replayed event was folded when it was first stored), in input order.
+    pub events: Vec<&'a NewEvent>,
+    /// Changes in blocks at or above this one are logged for a later unwind: the blocks above the oldest
+    /// window block after this commit (none during a backfill far below the head, where the window holds
+    /// just the range's last block).
+    pub undo_from: Option<u64>,
+}
+
+impl RangeWrite {
+    /// Inserts `events` (skipping any already stored), marks the issuances they confirm, records `blocks`
+    /// in the window and drops window blocks below `keep_from`. Returns the events newly stored.
+    pub async fn record<'a>(
+        &mut self,
+        events: &'a [NewEvent],
+        blocks: &[BlockRef],
+        keep_from: u64,
+    ) -> Result<Fresh<'a>, StoreError> {
+        let chain_id = self.chain_id;
+        let tx = &mut self.tx;
+        let tx_hashes: Vec<&[u8]> = events.iter().map(|e| e.tx_hash.as_slice()).collect();
+        let log_indexes: Vec<i32> = events.iter().map(|e| e.log_index as i32).collect();
+        let numbers: Vec<i64> = events.iter().map(|e| i(e.block_number)).collect();
+        let hashes: Vec<&[u8]> = events.iter().map(|e| e.block_hash.as_slice()).collect();
+        let tx_indexes: Vec<i32> = events.iter().map(|e| e.tx_index as i32).collect();
+        let contracts: Vec<&[u8]> = events.iter().map(|e| e.contract.as_slice()).collect();
+        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+        let fields: Vec<Value> = events.iter().map(|e| e.fields.clone()).collect();
+        let times: Vec<i64> = events.iter().map(|e| i(e.block_timestamp)).collect();
+        // (block, log index) names a log as well as (tx hash, log index) does, in two integers.
+        let fresh = sqlx::query!(
+            "INSERT INTO events (chain_id, tx_hash, log_index, block_number, block_hash, tx_index, contract, name, fields,
+                 block_timestamp)
+             SELECT $1, * FROM UNNEST($2::bytea[], $3::int[], $4::bigint[], $5::bytea[], $6::int[], $7::bytea[], $8::text[], $9::jsonb[], $10::bigint[])
+             ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING
+             RETURNING block_number, log_index",
+            i(chain_id),
+            &tx_hashes as &[&[u8]],
+            &log_indexes,
+            &numbers,
+            &hashes as &[&[u8]],
+            &tx_indexes,
+            &contracts as &[&[u8]],
+            &names as &[&str],
+            &fields,
+            &times
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let issuing: Vec<&NewEvent> = events
+            .iter()
+            .filter(|e| e.name == "Issued" || e.name == "IssuedBatch")
+            .collect();
+        super::issuance::confirm_in_range(
+            tx,
+            chain_id,
+            &issuing.iter().map(|e| e.tx_hash).collect::<Vec<_>>(),
+            &issuing.iter().map(|e| e.block_number).collect::<Vec<_>>(),
+        )
+        .await?;
+
+        let b_numbers: Vec<i64> = blocks.iter().map(|b| i(b.number)).collect();
+        let b_hashes: Vec<&[u8]> = blocks.iter().map(|b| b.hash.as_slice()).collect();
+        let b_parents: Vec<&[u8]> = blocks.iter().map(|b| b.parent_hash.as_slice()).collect();
+        let b_times: Vec<i64> = blocks.iter().map(|b| i(b.timestamp)).collect();
+        sqlx::query!(
+            "INSERT INTO blocks (chain_id, number, hash, parent_hash, timestamp)
+             SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])
+             ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash,
+                 timestamp = EXCLUDED.timestamp",
+            i(chain_id),
+            &b_numbers,
+            &b_hashes as &[&[u8]],
+            &b_parents as &[&[u8]],
+            &b_times
+        )
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query!(
+            "DELETE FROM blocks WHERE chain_id = $1 AND number < $2",
+            i(chain_id),
+            i(keep_from)
+        )
+        .execute(&mut **tx)
+        .await?;
+
+        let oldest = sqlx::query_scalar!(
+            "SELECT min(number) FROM blocks WHERE chain_id = $1",
+            i(chain_id)
+        )
+        .fetch_one(&mut **tx)
+        .await?
+        .map(|n| n as u64);
+        self.oldest = oldest;
+        let undo_from = Some(oldest.map_or(0, |n| n + 1));
+        let events = if fresh.len() == events.len() {
+            events.iter().collect()
+        } else {
+            let fresh: HashSet<(i64, i32)> = fresh
+                .into_iter()
+                .map(|r| (r.block_number, r.log_index))
+                .collect();
+            events
+                .iter()
+                .filter(|e| fresh.contains(&(i(e.block_number), e.log_index as i32)))
+                .collect()
+        };
+        Ok(Fresh { events, undo_from })
+    }
+
+    /// The current rows of the keys the range's fold touches, locked for this transaction.
+    pub async fn load(&mut self, keys: &Keys) -> Result<Current, StoreError> {
+        projection::load(&mut self.tx, self.chain_id, keys).await
+    }
+
+    /// Writes what the fold made of the range: upserts, deletes and the undo log.
+    pub async fn write(&mut self, folded: &Folded) -> Result<(), StoreError> {
+        projection::write(&mut self.tx, self.chain_id, folded).await?;
+        projection::write_undo(&mut self.tx, self.chain_id, folded).await
+    }
+
+    /// Drops undo entries no fork point can reach any more and commits the range.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        if let Some(oldest) = self.oldest {
+            projection::prune_undo(&mut self.tx, self.chain_id, oldest).await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
     }
 }

@@ -1,10 +1,13 @@
 //! Postgres access (sqlx): the only module that writes SQL.
 //!
-//! [`mirror`] keeps the chain mirror's bookkeeping (deployments, cursor, block window, raw events) and
-//! commits or unwinds ranges; [`projection`] holds the state tables folded from the events in the same
-//! transactions, their undo log, and the reads the CLI and API use.
+//! [`mirror`] keeps the chain mirror's bookkeeping (deployments, cursor, block window, raw events), opens
+//! the range transaction the indexer drives ([`mirror::RangeWrite`]) and unwinds ranges; [`projection`]
+//! holds the state tables folded from the events in the same transactions, their undo log, and the reads
+//! the CLI and API use; [`changes`] is the shape of what a fold hands the store to write. The store imports
+//! only `domain`, `chain` and `config`: it never calls the fold, it writes what the indexer gives it.
 
 pub mod api_keys;
+pub mod changes;
 pub mod documents;
 pub mod issuance;
 pub mod mirror;
@@ -56,9 +59,6 @@ pub enum StoreError {
         /// Chain id.
         chain_id: u64,
     },
-    /// A range's events could not be folded into the projections; nothing was written.
-    #[error("projecting the range failed: {0}")]
-    Projection(#[from] crate::indexer::project::ProjectError),
     /// Stored data does not read back as written (a row or undo entry of an unexpected shape).
     #[error("the mirror holds data it cannot read back: {0}")]
     Corrupt(String),

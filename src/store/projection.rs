@@ -3,7 +3,7 @@
 //! the API.
 //!
 //! Per committed range, a constant number of statements per table: load the touched keys' rows
-//! (`= ANY`/`IN UNNEST`, `FOR UPDATE`), fold the range ([`Plan`]), upsert the new rows and delete the gone
+//! (`= ANY`/`IN UNNEST`, `FOR UPDATE`), let the indexer fold the range, upsert the new rows and delete the gone
 //! ones with one UNNEST statement each, and write the undo log of the blocks a reorg may still replace.
 //! An unwind restores, for every key with undo entries above the fork, the before-image of its lowest such
 //! block (no image: the row is deleted), with the same statements, then drops those entries.
@@ -17,13 +17,12 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::changes::{Changes, Current, Folded, Keys, Undo};
 use super::{Store, StoreError};
-use crate::indexer::project::{
-    token_id, Changes, CredentialRow, CredentialTypeRow, Current, Folded, GovernanceOpRow, Keys,
-    MembershipRow, OpKey, OpState, Plan, Registry, RegistryStateRow, RoleKey, RoleRow, RoleScope,
-    TierRow, Undo,
+use crate::domain::{
+    token_id, CredentialRow, CredentialTypeRow, GovernanceOpRow, MembershipRow, OpKey, OpState,
+    Registry, RegistryStateRow, RoleKey, RoleRow, RoleScope, TierRow,
 };
-use crate::store::mirror::NewEvent;
 
 /// Names of the projection tables in `projection_undo.tbl`.
 mod tbl {
@@ -296,7 +295,11 @@ impl TryFrom<DbRegistry> for RegistryStateRow {
 // Loading the touched keys
 // ---------------------------------------------------------------------------------------------------------
 
-async fn load(conn: &mut PgConnection, chain_id: u64, k: &Keys) -> Result<Current, StoreError> {
+pub(super) async fn load(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    k: &Keys,
+) -> Result<Current, StoreError> {
     let chain = i(chain_id);
     let mut cur = Current::default();
     if !k.credentials.is_empty() {
@@ -922,7 +925,11 @@ async fn write_registries(
     Ok(())
 }
 
-async fn write(conn: &mut PgConnection, chain_id: u64, f: &Folded) -> Result<(), StoreError> {
+pub(super) async fn write(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    f: &Folded,
+) -> Result<(), StoreError> {
     let chain = i(chain_id);
     write_credentials(conn, chain, &f.credentials).await?;
     write_types(conn, chain, &f.credential_types).await?;
@@ -966,7 +973,11 @@ impl UndoColumns {
     }
 }
 
-async fn write_undo(conn: &mut PgConnection, chain_id: u64, f: &Folded) -> Result<(), StoreError> {
+pub(super) async fn write_undo(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    f: &Folded,
+) -> Result<(), StoreError> {
     let mut u = UndoColumns::default();
     u.add(tbl::CREDENTIALS, &f.credentials.undo)?;
     u.add(tbl::CREDENTIAL_TYPES, &f.credential_types.undo)?;
@@ -992,25 +1003,6 @@ async fn write_undo(conn: &mut PgConnection, chain_id: u64, f: &Folded) -> Resul
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// Folds `events` into the projections inside the caller's transaction; changes in blocks at or above
-/// `undo_from` are logged for [`unwind`]. Returns the number of row-level operations folded.
-pub(super) async fn fold_range<'a>(
-    conn: &mut PgConnection,
-    chain_id: u64,
-    events: impl IntoIterator<Item = &'a NewEvent>,
-    undo_from: Option<u64>,
-) -> Result<usize, StoreError> {
-    let plan = Plan::new(events)?;
-    if plan.is_empty() {
-        return Ok(0);
-    }
-    let current = load(conn, chain_id, &plan.keys).await?;
-    let folded = plan.fold(current, undo_from)?;
-    write(conn, chain_id, &folded).await?;
-    write_undo(conn, chain_id, &folded).await?;
-    Ok(plan.len())
 }
 
 /// Drops undo entries of blocks at or below `block` (no fork point can be below them any more).
@@ -1417,7 +1409,7 @@ impl Store {
     pub async fn base_uri(
         &self,
         chain_id: u64,
-        registry: crate::indexer::project::Registry,
+        registry: crate::domain::Registry,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
             .registry_state(chain_id)

@@ -269,10 +269,7 @@ async fn pathway_and_status_changes_through_the_cli_match_on_chain_and_in_the_mi
         h.store.memberships_of_holder(31337, a).await?.is_empty(),
         "the ineligible holder was granted nothing"
     );
-    assert_eq!(
-        m[0].status,
-        laurel::indexer::project::membership_status::ACTIVE
-    );
+    assert_eq!(m[0].status, laurel::domain::membership_status::ACTIVE);
     assert!(
         m[0].expires_at >= now + 39 * 86_400,
         "30 days + 10 days: {m:?}"
@@ -290,10 +287,7 @@ async fn pathway_and_status_changes_through_the_cli_match_on_chain_and_in_the_mi
     )?;
     ok(&h, &["gov", "tier", "list"])?;
     let m = h.store.memberships_of_holder(31337, b).await?;
-    assert_eq!(
-        m[0].status,
-        laurel::indexer::project::membership_status::CANCELLED
-    );
+    assert_eq!(m[0].status, laurel::domain::membership_status::CANCELLED);
 
     let text = ok(&h, &["verify", &format!("{b:#x}")])?;
     assert!(

@@ -364,7 +364,7 @@ async fn the_verify_page_renders_in_headless_chromium_without_javascript() -> Re
         assert!(html.contains(want), "{want} missing: {html}");
     }
     // Each credential links to its Open Badges document, and the link answers.
-    let token = laurel::indexer::project::token_id(h.type_id, a);
+    let token = laurel::domain::token_id(h.type_id, a);
     let link = format!("/v1/credentials/31337/{token}/ob3");
     assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
     let (s, doc) = get(&base, &link).await?;

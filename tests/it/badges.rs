@@ -49,7 +49,7 @@ async fn evidence_on_chain(h: &Harness, type_id: u64, who: Address) -> Result<B2
                 }
             }
         } else if let Ok(e) = CredentialRegistry::Issued::decode_log(&log.inner) {
-            if e.tokenId == laurel::indexer::project::token_id(type_id, who) {
+            if e.tokenId == laurel::domain::token_id(type_id, who) {
                 found = Some(e.evidenceHash);
             }
         }
@@ -68,7 +68,7 @@ fn claim_hash(document: &Value) -> B256 {
 }
 
 fn token(type_id: u64, who: Address) -> String {
-    laurel::indexer::project::token_id(type_id, who).to_string()
+    laurel::domain::token_id(type_id, who).to_string()
 }
 
 #[tokio::test]

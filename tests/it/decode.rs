@@ -6,7 +6,8 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use anyhow::Result;
 use laurel::chain::bindings::CredentialRegistry;
-use laurel::indexer::decode::{decode, Contracts, DecodeError, Source};
+use laurel::domain::Source;
+use laurel::indexer::decode::{decode, Contracts, DecodeError};
 
 use super::support::{define_type, deployed_stack};
 

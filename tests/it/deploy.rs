@@ -8,8 +8,9 @@ use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use anyhow::{ensure, Result};
-use laurel::chain::bindings::{roles, AccessManager, CredentialRegistry, MembershipRegistry};
+use laurel::chain::bindings::{AccessManager, CredentialRegistry, MembershipRegistry};
 use laurel::chain::Deployment;
+use laurel::domain::roles::manager as roles;
 
 use super::support::{anvil, define_type, run_deploy, tempdir};
 

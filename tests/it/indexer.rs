@@ -227,11 +227,16 @@ impl Indexing {
         let reg = CredentialRegistry::new(d.credential_registry, &wallet);
         let type_id = define_type(&reg, "Testing", 0, signer.address(), 3).await?;
         for b in 1..=n {
-            reg.issue(type_id, Address::repeat_byte(b), 0, FixedBytes::repeat_byte(b))
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
+            reg.issue(
+                type_id,
+                Address::repeat_byte(b),
+                0,
+                FixedBytes::repeat_byte(b),
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
         }
         let db = ScratchDb::new().await?;
         let store = Store::connect(&db.url).await?;
@@ -268,7 +273,9 @@ impl Indexing {
     /// Rolls back `depth` blocks and mines `n` different ones (new holders from 0x70 on).
     async fn reorg(&self, depth: u64, n: u8) -> Result<()> {
         let reader = self.reader();
-        let _: serde_json::Value = reader.raw_request("anvil_rollback".into(), (depth,)).await?;
+        let _: serde_json::Value = reader
+            .raw_request("anvil_rollback".into(), (depth,))
+            .await?;
         let wallet = ProviderBuilder::new()
             .wallet(EthereumWallet::from(self.signer.clone()))
             .connect_http(self.node.endpoint_url());
@@ -289,8 +296,13 @@ impl Indexing {
     }
 
     async fn mirror_equals_chain(&self) -> Result<()> {
-        let chain = chain_view(&self.reader(), &Contracts::of(&self.d), self.d.deploy_block).await?;
-        assert_eq!(mirror_view(&self.store).await?, chain, "the mirror equals the chain");
+        let chain =
+            chain_view(&self.reader(), &Contracts::of(&self.d), self.d.deploy_block).await?;
+        assert_eq!(
+            mirror_view(&self.store).await?,
+            chain,
+            "the mirror equals the chain"
+        );
         Ok(())
     }
 
@@ -380,12 +392,22 @@ async fn a_reorg_deeper_than_the_window_is_refused_and_leaves_the_mirror_as_it_w
     x.reorg(8, 9).await?;
     let err = follower.step().await.unwrap_err();
     assert!(
-        matches!(err, laurel::indexer::follow::FollowError::ReorgTooDeep { window: 4, .. }),
+        matches!(
+            err,
+            laurel::indexer::follow::FollowError::ReorgTooDeep { window: 4, .. }
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("re-index"), "says what to do: {err}");
+    assert!(
+        err.to_string().contains("re-index"),
+        "says what to do: {err}"
+    );
     assert_eq!(mirror_view(&x.store).await?, before, "nothing was written");
-    assert_eq!(x.store.cursor(31337).await?, cursor, "the cursor did not move");
+    assert_eq!(
+        x.store.cursor(31337).await?,
+        cursor,
+        "the cursor did not move"
+    );
     x.done().await
 }
 

@@ -682,8 +682,8 @@ async fn wait_noted(h: &Harness, ids: &[i64], why: &str) -> Result<()> {
 }
 
 #[tokio::test]
-async fn requests_wait_while_their_type_is_paused_or_the_signer_lacks_the_role_then_issue() -> Result<()>
-{
+async fn requests_wait_while_their_type_is_paused_or_the_signer_lacks_the_role_then_issue(
+) -> Result<()> {
     let h = Harness::new().await?;
     let t = h.type_id.to_string();
     let me = format!(
@@ -702,7 +702,11 @@ async fn requests_wait_while_their_type_is_paused_or_the_signer_lacks_the_role_t
     run_ok(&["gov", "pause", "--type", &t])?;
     let mut s = h.serve(0, &[])?;
     wait_noted(&h, &[1, 2, 3, 4, 5], "paused").await?;
-    assert_eq!(h.mints().await?, 0, "nothing is sent while the type is paused");
+    assert_eq!(
+        h.mints().await?,
+        0,
+        "nothing is sent while the type is paused"
+    );
     run_ok(&["gov", "unpause", "--type", &t])?;
     h.wait_settled(5, 60).await?;
     kill(&mut s);
@@ -710,11 +714,29 @@ async fn requests_wait_while_their_type_is_paused_or_the_signer_lacks_the_role_t
 
     // Queued, then the signer's issuer role is taken away: the requests wait, and go once it is granted back.
     h.queue_holders("norole.csv", 6..=10)?;
-    run_ok(&["gov", "role", "revoke", "--issuer", "--type", &t, "--account", &me])?;
+    run_ok(&[
+        "gov",
+        "role",
+        "revoke",
+        "--issuer",
+        "--type",
+        &t,
+        "--account",
+        &me,
+    ])?;
     let mut s = h.serve(0, &[])?;
     wait_noted(&h, &[6, 7, 8, 9, 10], "does not hold the issuer role").await?;
     assert_eq!(h.mints().await?, 5, "nothing is sent without the role");
-    run_ok(&["gov", "role", "grant", "--issuer", "--type", &t, "--account", &me])?;
+    run_ok(&[
+        "gov",
+        "role",
+        "grant",
+        "--issuer",
+        "--type",
+        &t,
+        "--account",
+        &me,
+    ])?;
     let rows = h.wait_settled(10, 60).await?;
     kill(&mut s);
     assert!(rows.iter().all(|(_, s)| s == "confirmed"), "{rows:?}");
@@ -758,7 +780,10 @@ async fn a_batch_whose_nonce_another_transaction_took_goes_back_to_the_queue_and
         .raw_request::<_, serde_json::Value>("evm_setAutomine".into(), (true,))
         .await?;
     assert!(
-        provider.get_transaction_receipt(other_hash).await?.is_some(),
+        provider
+            .get_transaction_receipt(other_hash)
+            .await?
+            .is_some(),
         "the other transaction took the nonce"
     );
     assert_eq!(h.mints().await?, 0, "the batch was not mined");
@@ -782,7 +807,8 @@ async fn a_batch_whose_nonce_another_transaction_took_goes_back_to_the_queue_and
 }
 
 #[tokio::test]
-async fn a_batch_that_reverts_on_chain_three_times_fails_its_requests_with_the_reason() -> Result<()> {
+async fn a_batch_that_reverts_on_chain_three_times_fails_its_requests_with_the_reason() -> Result<()>
+{
     let h = Harness::new().await?;
     let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
     // A second account, pauser and governor, pauses the type in the same block as the batch: the pause pays
@@ -791,7 +817,15 @@ async fn a_batch_that_reverts_on_chain_three_times_fails_its_requests_with_the_r
     let second = alloy::signers::local::PrivateKeySigner::from(h.node.keys()[1].clone());
     let second_hex = format!("{:#x}", second.address());
     for role in ["pauser", "governor"] {
-        let (code, out) = h.run(&["gov", "role", "grant", "--role", role, "--account", &second_hex])?;
+        let (code, out) = h.run(&[
+            "gov",
+            "role",
+            "grant",
+            "--role",
+            role,
+            "--account",
+            &second_hex,
+        ])?;
         anyhow::ensure!(code == 0, "granting {role}: {out}");
     }
     let gov = ProviderBuilder::new()
@@ -841,7 +875,9 @@ async fn a_batch_that_reverts_on_chain_three_times_fails_its_requests_with_the_r
     for r in h.store.requests(&[1, 2, 3, 4]).await? {
         assert_eq!(r.attempts, 3, "{r:?}");
         assert!(
-            r.error.as_deref().is_some_and(|e| e.contains("reverted on chain")),
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("reverted on chain")),
             "the reason is kept: {r:?}"
         );
     }

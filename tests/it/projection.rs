@@ -10,14 +10,15 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use anyhow::{ensure, Context, Result};
-use laurel::chain::bindings::{roles, AccessManager, CredentialRegistry, MembershipRegistry};
+use laurel::chain::bindings::{AccessManager, CredentialRegistry, MembershipRegistry};
 use laurel::chain::Deployment;
-use laurel::indexer::decode::Contracts;
-use laurel::indexer::follow::{FollowConfig, Follower, Step};
-use laurel::indexer::project::{
+use laurel::domain::roles::manager as roles;
+use laurel::domain::{
     credential_status, membership_status, token_id, CredentialTypeRow, GovernanceOpRow,
     MembershipRow, OpState, RegistryStateRow, RoleRow, RoleScope, TierRow,
 };
+use laurel::indexer::decode::Contracts;
+use laurel::indexer::follow::{FollowConfig, Follower, Step};
 use laurel::store::Store;
 
 use super::support::{confirm, deployed_stack, ScratchDb};
@@ -107,7 +108,7 @@ async fn indexed_store(
 #[derive(Debug, PartialEq)]
 struct Dump {
     types: Vec<CredentialTypeRow>,
-    credentials: Vec<laurel::indexer::project::CredentialRow>,
+    credentials: Vec<laurel::domain::CredentialRow>,
     tiers: Vec<TierRow>,
     memberships: Vec<MembershipRow>,
     roles: Vec<RoleRow>,
@@ -462,10 +463,10 @@ async fn assert_mirror_equals_chain(
     assert_eq!(state.len(), 2);
     for s in state {
         let (paused, base) = match s.registry {
-            laurel::indexer::project::Registry::Credentials => {
+            laurel::domain::Registry::Credentials => {
                 (reg.paused().call().await?, reg.baseURI().call().await?)
             }
-            laurel::indexer::project::Registry::Memberships => {
+            laurel::domain::Registry::Memberships => {
                 (mem.paused().call().await?, mem.baseURI().call().await?)
             }
         };
@@ -883,7 +884,7 @@ fn batch_logs(
     first: u32,
     n: u32,
 ) -> Vec<laurel::store::mirror::NewEvent> {
-    use laurel::indexer::decode::Source;
+    use laurel::domain::Source;
     let tx = B256::from(U256::from(block));
     let holders: Vec<Address> = (first..first + n)
         .map(|i| Address::from_word(B256::from(U256::from(i + 1))))
@@ -945,7 +946,8 @@ fn batch_logs(
 /// batches of 1000 holders per range.
 #[tokio::test]
 async fn ranges_of_batch_issuances_commit_in_one_transaction_each() -> Result<()> {
-    use laurel::indexer::decode::Source;
+    use laurel::domain::Source;
+    use laurel::indexer::commit::commit_range;
     use laurel::store::mirror::{BlockRef, Cursor, NewEvent};
     let batches: u64 = std::env::var("LAUREL_BENCH_BATCHES")
         .ok()
@@ -987,9 +989,7 @@ async fn ranges_of_batch_issuances_commit_in_one_transaction_each() -> Result<()
         fields: serde_json::to_value(define)?,
     };
     let start = store.cursor(CHAIN).await?.unwrap();
-    store
-        .commit_range(CHAIN, &start, &at(1), &[type_event], &[block(1)], 0)
-        .await?;
+    commit_range(&store, CHAIN, &start, &at(1), &[type_event], &[block(1)], 0).await?;
 
     let mut cursor = at(1);
     let mut holder = 0u32;
@@ -1014,9 +1014,8 @@ async fn ranges_of_batch_issuances_commit_in_one_transaction_each() -> Result<()
         };
         let keep_from = if undo { from.saturating_sub(1) } else { to };
         let t0 = std::time::Instant::now();
-        let inserted = store
-            .commit_range(CHAIN, &cursor, &at(to), &events, &blocks, keep_from)
-            .await?;
+        let inserted =
+            commit_range(&store, CHAIN, &cursor, &at(to), &events, &blocks, keep_from).await?;
         let secs = t0.elapsed().as_secs_f64();
         assert_eq!(inserted, events.len() as u64);
         let undo_rows: u64 = store.undo_log(CHAIN).await?.values().sum();
@@ -1055,9 +1054,8 @@ async fn ranges_of_batch_issuances_commit_in_one_transaction_each() -> Result<()
 
     // Replaying the last range stores and folds nothing twice.
     let (events, blocks, keep_from) = last;
-    let replayed = store
-        .commit_range(CHAIN, &cursor, &cursor, &events, &blocks, keep_from)
-        .await?;
+    let replayed =
+        commit_range(&store, CHAIN, &cursor, &cursor, &events, &blocks, keep_from).await?;
     assert_eq!(replayed, 0);
     assert_eq!(
         store.credential_type(CHAIN, 1).await?.unwrap().supply,

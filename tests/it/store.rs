@@ -84,7 +84,8 @@ mod mirror {
     use alloy::primitives::{Address, B256};
     use anyhow::Result;
     use laurel::chain::Deployment;
-    use laurel::indexer::decode::Source;
+    use laurel::domain::Source;
+    use laurel::indexer::commit::{commit_range, CommitError};
     use laurel::store::mirror::{BlockRef, Cursor, NewEvent};
     use laurel::store::{Store, StoreError};
     use serde_json::json;
@@ -174,45 +175,51 @@ mod mirror {
         let blocks = vec![block(5, 0), block(6, 0)];
         let next = at(&blocks[1], 0);
         assert_eq!(
-            store
-                .commit_range(31337, &start, &next, &events, &blocks, 0)
-                .await?,
+            commit_range(&store, 31337, &start, &next, &events, &blocks, 0).await?,
             3
         );
         assert_eq!(store.cursor(31337).await?.unwrap(), next);
 
         // The same range again from where the cursor now is: nothing is inserted twice.
         assert_eq!(
-            store
-                .commit_range(31337, &next, &next, &events, &blocks, 0)
-                .await?,
+            commit_range(&store, 31337, &next, &next, &events, &blocks, 0).await?,
             0
         );
         assert_eq!(store.event_count(31337).await?, 3);
 
         // A writer that still believes the old cursor writes nothing.
         let later = vec![event(7, 0, "BatchMetadataUpdate")];
-        let err = store
-            .commit_range(
-                31337,
-                &start,
-                &at(&block(7, 0), 0),
-                &later,
-                &[block(7, 0)],
-                0,
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StoreError::CursorMoved { .. }), "{err}");
+        let err = commit_range(
+            &store,
+            31337,
+            &start,
+            &at(&block(7, 0), 0),
+            &later,
+            &[block(7, 0)],
+            0,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, CommitError::Store(StoreError::CursorMoved { .. })),
+            "{err}"
+        );
         assert_eq!(store.event_count(31337).await?, 3);
         assert_eq!(store.cursor(31337).await?.unwrap(), next);
 
         // A range that fails part-way (two rows for one block) leaves no trace: not its events, not the cursor.
         let bad_blocks = vec![block(7, 0), block(7, 1)];
-        assert!(store
-            .commit_range(31337, &next, &at(&block(7, 0), 0), &later, &bad_blocks, 0)
-            .await
-            .is_err());
+        assert!(commit_range(
+            &store,
+            31337,
+            &next,
+            &at(&block(7, 0), 0),
+            &later,
+            &bad_blocks,
+            0
+        )
+        .await
+        .is_err());
         assert_eq!(store.event_count(31337).await?, 3);
         assert_eq!(store.cursor(31337).await?.unwrap(), next);
 
@@ -236,9 +243,7 @@ mod mirror {
         let blocks: Vec<_> = (5..=9).map(|n| block(n, 0)).collect();
         let events: Vec<_> = (5..=9).map(|n| event(n, 0, "Transfer")).collect();
         let tip = at(&blocks[4], 6);
-        store
-            .commit_range(31337, &start, &tip, &events, &blocks, 5)
-            .await?;
+        commit_range(&store, 31337, &start, &tip, &events, &blocks, 5).await?;
 
         let removed = store.unwind_to(31337, &blocks[2]).await?;
         assert_eq!(removed, 2, "blocks 8 and 9");
@@ -262,16 +267,16 @@ mod mirror {
 
         // The replacement chain is then indexed on top of the fork point.
         let fork: Vec<_> = (8..=9).map(|n| block(n, 0x55)).collect();
-        store
-            .commit_range(
-                31337,
-                &c,
-                &at(&fork[1], 6),
-                &[event(8, 3, "BatchMetadataUpdate")],
-                &fork,
-                5,
-            )
-            .await?;
+        commit_range(
+            &store,
+            31337,
+            &c,
+            &at(&fork[1], 6),
+            &[event(8, 3, "BatchMetadataUpdate")],
+            &fork,
+            5,
+        )
+        .await?;
         assert_eq!(store.recent_blocks(31337, 1).await?[0].hash, fork[1].hash);
         store.pool().close().await;
         db.drop_now().await

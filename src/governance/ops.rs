@@ -1,0 +1,148 @@
+//! Single operations on one holder: revoke, suspend, reinstate and renew a credential, governed recovery,
+//! and membership grant, renew and cancel. Each goes through the [`Sender`] and is audited.
+
+use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
+
+use super::sender::{Outcome, Sender};
+use super::GovernanceError;
+use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
+use crate::chain::tx::encode;
+use crate::chain::Node;
+use crate::domain::token_id;
+use crate::store::Store;
+
+/// A credential status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialOp {
+    /// Revoke (burn) with a reason code.
+    Revoke(u8),
+    /// Suspend with a reason code.
+    Suspend(u8),
+    /// Reinstate a suspended credential.
+    Reinstate,
+    /// Renew to a new expiry (unix seconds).
+    Renew(u64),
+}
+
+/// Runs a credential status change on `holder`'s credential of `type_id`.
+pub async fn credential_op(
+    node: &Node,
+    store: &Store,
+    signer: PrivateKeySigner,
+    type_id: u64,
+    holder: Address,
+    op: CredentialOp,
+) -> Result<Outcome, GovernanceError> {
+    let s = Sender::new(node, store, signer);
+    let id = token_id(type_id, holder);
+    let (name, input) = match op {
+        CredentialOp::Revoke(reason) => (
+            "revoke",
+            encode(CredentialRegistry::revokeCall {
+                tokenId: id,
+                reason,
+            }),
+        ),
+        CredentialOp::Suspend(reason) => (
+            "suspend",
+            encode(CredentialRegistry::suspendCall {
+                tokenId: id,
+                reason,
+            }),
+        ),
+        CredentialOp::Reinstate => (
+            "reinstate",
+            encode(CredentialRegistry::reinstateCall { tokenId: id }),
+        ),
+        CredentialOp::Renew(until) => (
+            "renew",
+            encode(CredentialRegistry::renewCall {
+                tokenId: id,
+                newExpiresAt: until,
+            }),
+        ),
+    };
+    let out = s.send(node.deployment.credential_registry, input).await?;
+    s.audit(
+        name,
+        serde_json::json!({"type": type_id, "holder": holder, "op": format!("{op:?}"), "outcome": out.to_string()}),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// Moves every credential of `from` to `to` (governed recovery).
+pub async fn recover(
+    node: &Node,
+    store: &Store,
+    signer: PrivateKeySigner,
+    from: Address,
+    to: Address,
+) -> Result<Outcome, GovernanceError> {
+    let s = Sender::new(node, store, signer);
+    let out = s
+        .governed(
+            node.deployment.credential_registry,
+            encode(CredentialRegistry::recoverCall { from, to }),
+        )
+        .await?;
+    s.audit(
+        "recover",
+        serde_json::json!({"from": from, "to": to, "outcome": out.to_string()}),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// A membership change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipOp {
+    /// Grant a membership of the tier.
+    Grant,
+    /// Renew by this many seconds.
+    Renew(u64),
+    /// Cancel.
+    Cancel,
+}
+
+/// Runs a membership change for `holder` in `tier`.
+pub async fn membership_op(
+    node: &Node,
+    store: &Store,
+    signer: PrivateKeySigner,
+    tier: u64,
+    holder: Address,
+    op: MembershipOp,
+) -> Result<Outcome, GovernanceError> {
+    let s = Sender::new(node, store, signer);
+    let reg = MembershipRegistry::new(node.deployment.membership_registry, &node.provider);
+    let input = match op {
+        MembershipOp::Grant => encode(MembershipRegistry::grantCall {
+            tierId: U256::from(tier),
+            holder,
+        }),
+        MembershipOp::Renew(secs) => encode(MembershipRegistry::renewSubscriptionCall {
+            tokenId: reg
+                .tokenIdOf(holder, U256::from(tier))
+                .call()
+                .await
+                .map_err(super::rpc)?,
+            duration: secs,
+        }),
+        MembershipOp::Cancel => encode(MembershipRegistry::cancelSubscriptionCall {
+            tokenId: reg
+                .tokenIdOf(holder, U256::from(tier))
+                .call()
+                .await
+                .map_err(super::rpc)?,
+        }),
+    };
+    let out = s.send(node.deployment.membership_registry, input).await?;
+    s.audit(
+        "membership",
+        serde_json::json!({"tier": tier, "holder": holder, "op": format!("{op:?}"), "outcome": out.to_string()}),
+    )
+    .await?;
+    Ok(out)
+}

@@ -1,0 +1,161 @@
+//! The one-transaction sender: a call is simulated first (a refusal carries the contract's reason and
+//! spends nothing), sent with its nonce taken from the node, confirmed by polling its receipt, and recorded
+//! in the audit log. Calls the AccessManager restricts run directly when the signer may call them now and
+//! are scheduled when its role carries an execution delay (`laurel gov execute` finishes them).
+
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes};
+use alloy::signers::local::PrivateKeySigner;
+
+use super::GovernanceError;
+use crate::chain::bindings::AccessManager;
+use crate::chain::tx::{encode, send_call};
+use crate::chain::Node;
+use crate::store::Store;
+
+/// How long a command waits for its receipt.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A signer bound to a node and the audit log, for sending.
+pub struct Sender<'a> {
+    node: &'a Node,
+    store: &'a Store,
+    wallet: EthereumWallet,
+    from: Address,
+}
+/// What happened to a (possibly governed) call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Executed in this transaction and block.
+    Executed {
+        /// Transaction hash.
+        tx: String,
+        /// Block number.
+        block: u64,
+    },
+    /// Scheduled through the AccessManager; executable from `when` (unix seconds).
+    Scheduled {
+        /// Transaction hash of the schedule call.
+        tx: String,
+        /// Unix time from which `laurel gov execute` can run it.
+        when: u64,
+    },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Executed { tx, block } => write!(f, "done in transaction {tx} (block {block})"),
+            Outcome::Scheduled { tx, when } => write!(
+                f,
+                "scheduled in transaction {tx}; it can be executed from unix time {when} with `laurel gov execute` (see `laurel gov pending`)"
+            ),
+        }
+    }
+}
+
+impl<'a> Sender<'a> {
+    /// A sender signing with `signer`, sending through `node` and auditing into `store`.
+    pub fn new(node: &'a Node, store: &'a Store, signer: PrivateKeySigner) -> Self {
+        let from = signer.address();
+        Self {
+            node,
+            store,
+            wallet: EthereumWallet::from(signer),
+            from,
+        }
+    }
+
+    /// The signing address.
+    pub fn address(&self) -> Address {
+        self.from
+    }
+
+    /// Sends `input` to `to` directly.
+    pub async fn send(&self, to: Address, input: Bytes) -> Result<Outcome, GovernanceError> {
+        let r = send_call(
+            &self.node.provider,
+            &self.wallet,
+            self.from,
+            to,
+            input,
+            RECEIPT_TIMEOUT,
+        )
+        .await?;
+        Ok(Outcome::Executed {
+            tx: format!("{:#x}", r.transaction_hash),
+            block: r.block_number.unwrap_or_default(),
+        })
+    }
+
+    /// Sends a call to a function the AccessManager restricts: directly when the signer may call it now,
+    /// scheduled when its role has an execution delay, refused when it has no role for it.
+    pub async fn governed(
+        &self,
+        target: Address,
+        input: Bytes,
+    ) -> Result<Outcome, GovernanceError> {
+        let manager = AccessManager::new(self.node.deployment.access_manager, &self.node.provider);
+        let selector: [u8; 4] = input
+            .get(..4)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(GovernanceError::NoSelector)?;
+        let can = manager
+            .canCall(self.from, target, selector.into())
+            .call()
+            .await
+            .map_err(super::rpc)?;
+        if can.immediate {
+            return self.send(target, input).await;
+        }
+        if can.delay == 0 {
+            return Err(GovernanceError::NoRole {
+                account: self.from,
+                selector: alloy::hex::encode(selector),
+                target,
+            });
+        }
+        let r = send_call(
+            &self.node.provider,
+            &self.wallet,
+            self.from,
+            self.node.deployment.access_manager,
+            encode(AccessManager::scheduleCall {
+                target,
+                data: input.clone(),
+                when: alloy::primitives::Uint::from(0u64),
+            }),
+            RECEIPT_TIMEOUT,
+        )
+        .await?;
+        let id = manager
+            .hashOperation(self.from, target, input)
+            .call()
+            .await
+            .map_err(super::rpc)?;
+        let when = manager.getSchedule(id).call().await.map_err(super::rpc)?;
+        Ok(Outcome::Scheduled {
+            tx: format!("{:#x}", r.transaction_hash),
+            when: when.to::<u64>(),
+        })
+    }
+
+    /// Records an admin action in the audit log.
+    pub async fn audit(
+        &self,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), GovernanceError> {
+        self.store
+            .audit(
+                Some(self.node.chain_id()),
+                &format!("{:#x}", self.from),
+                action,
+                &detail,
+            )
+            .await?;
+        Ok(())
+    }
+}
