@@ -779,389 +779,22 @@ impl Plan {
     /// Reads `events` (any order; folded in chain order) into operations. Events that change no projection
     /// are skipped.
     pub fn new<'a>(events: impl IntoIterator<Item = &'a NewEvent>) -> Result<Self, ProjectError> {
-        let mut events: Vec<&NewEvent> = events.into_iter().collect();
-        if !events
-            .windows(2)
-            .all(|w| (w[0].block_number, w[0].log_index) < (w[1].block_number, w[1].log_index))
-        {
-            events.sort_by_key(|e| (e.block_number, e.log_index));
-        }
         let mut ops = Vec::new();
-        for e in events {
+        for e in in_chain_order(events) {
             let at = At {
                 block: e.block_number,
                 tx: e.tx_hash,
                 ts: e.block_timestamp,
             };
-            let b = e.block_number;
             let mut push = |name: &'static str, op: Op| ops.push((at, name, op));
-            match (e.source, e.name.as_str()) {
-                (Source::CredentialRegistry, "Issued") => {
-                    let f: CR::Issued = fields(e)?;
-                    let packed = f.issuerAndExpiry;
-                    push(
-                        "Issued",
-                        Op::Issue {
-                            token: f.tokenId,
-                            issuer: holder_of(packed),
-                            expires_at: small("expiry", packed >> 160, b)?,
-                            evidence: f.evidenceHash,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "IssuedBatch") => {
-                    let f: CR::IssuedBatch = fields(e)?;
-                    let type_id = small("type id", f.typeId, b)?;
-                    for (i, entry) in f.holdersAndExpiries.iter().enumerate() {
-                        push(
-                            "IssuedBatch",
-                            Op::Issue {
-                                token: token_id(type_id, holder_of(*entry)),
-                                issuer: f.issuer,
-                                expires_at: small("expiry", *entry >> 160, b)?,
-                                evidence: f.evidenceHashes.get(i).copied().unwrap_or_default(),
-                            },
-                        );
-                    }
-                }
-                (Source::CredentialRegistry, "Revoked") => {
-                    let f: CR::Revoked = fields(e)?;
-                    push(
-                        "Revoked",
-                        Op::Revoke {
-                            token: f.tokenId,
-                            reason: f.reason,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "RevokedBatch") => {
-                    let f: CR::RevokedBatch = fields(e)?;
-                    let type_id = small("type id", f.typeId, b)?;
-                    for h in f.holders {
-                        push(
-                            "RevokedBatch",
-                            Op::Revoke {
-                                token: token_id(type_id, h),
-                                reason: f.reason,
-                            },
-                        );
-                    }
-                }
-                (Source::CredentialRegistry, "Suspended") => {
-                    let f: CR::Suspended = fields(e)?;
-                    push(
-                        "Suspended",
-                        Op::Suspend {
-                            token: f.tokenId,
-                            reason: f.reason,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "Reinstated") => {
-                    let f: CR::Reinstated = fields(e)?;
-                    push("Reinstated", Op::Reinstate { token: f.tokenId });
-                }
-                (Source::CredentialRegistry, "Renewed") => {
-                    let f: CR::Renewed = fields(e)?;
-                    push(
-                        "Renewed",
-                        Op::Renew {
-                            token: f.tokenId,
-                            expires_at: f.expiresAt,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "Renounced") => {
-                    let f: CR::Renounced = fields(e)?;
-                    push("Renounced", Op::Renounce { token: f.tokenId });
-                }
-                (Source::CredentialRegistry, "Recovered") => {
-                    let f: CR::Recovered = fields(e)?;
-                    push(
-                        "Recovered",
-                        Op::Recover {
-                            from: f.from,
-                            to: f.to,
-                            old: f.oldTokenId,
-                            new: f.newTokenId,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypeDefined") => {
-                    let f: CR::TypeDefined = fields(e)?;
-                    push(
-                        "TypeDefined",
-                        Op::DefineType {
-                            type_id: small("type id", f.typeId, b)?,
-                            policy: Box::new(f.policy),
-                            new: true,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypeUpdated") => {
-                    let f: CR::TypeUpdated = fields(e)?;
-                    push(
-                        "TypeUpdated",
-                        Op::DefineType {
-                            type_id: small("type id", f.typeId, b)?,
-                            policy: Box::new(f.policy),
-                            new: false,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypePauseSet") => {
-                    let f: CR::TypePauseSet = fields(e)?;
-                    push(
-                        "TypePauseSet",
-                        Op::PauseType {
-                            type_id: small("type id", f.typeId, b)?,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypeRolesSet") => {
-                    let f: CR::TypeRolesSet = fields(e)?;
-                    push(
-                        "TypeRolesSet",
-                        Op::TypeRoles {
-                            type_id: small("type id", f.typeId, b)?,
-                            account: f.account,
-                            roles: f.roles,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "PauseSet") => {
-                    let f: CR::PauseSet = fields(e)?;
-                    push(
-                        "PauseSet",
-                        Op::Pause {
-                            registry: Registry::Credentials,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "BaseURISet") => {
-                    let f: CR::BaseURISet = fields(e)?;
-                    push(
-                        "BaseURISet",
-                        Op::BaseUri {
-                            registry: Registry::Credentials,
-                            uri: f.baseURI,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "Transfer") => {
-                    let f: MR::Transfer = fields(e)?;
-                    let op = if f.from.is_zero() {
-                        Op::Mint {
-                            token: f.tokenId,
-                            to: f.to,
-                        }
-                    } else if f.to.is_zero() {
-                        Op::Burn { token: f.tokenId }
-                    } else {
-                        Op::Move {
-                            token: f.tokenId,
-                            to: f.to,
-                        }
-                    };
-                    push("Transfer", op);
-                }
-                (Source::MembershipRegistry, "SubscriptionUpdate") => {
-                    let f: MR::SubscriptionUpdate = fields(e)?;
-                    push(
-                        "SubscriptionUpdate",
-                        Op::Expiry {
-                            token: f.tokenId,
-                            expires_at: f.expiration,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "Granted") => {
-                    let f: MR::Granted = fields(e)?;
-                    let tier_id = small("tier id", f.tierId, b)?;
-                    for h in f.holders {
-                        push(
-                            "Granted",
-                            Op::Granted {
-                                token: token_id(tier_id, h),
-                                manager: f.manager,
-                            },
-                        );
-                    }
-                }
-                (Source::MembershipRegistry, "Cancelled") => {
-                    let f: MR::Cancelled = fields(e)?;
-                    push("Cancelled", Op::Cancel { token: f.tokenId });
-                }
-                (Source::MembershipRegistry, "Revoked") => {
-                    let f: MR::Revoked = fields(e)?;
-                    push(
-                        "Revoked",
-                        Op::RevokeMembership {
-                            token: f.tokenId,
-                            reason: f.reason,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierChanged") => {
-                    let f: MR::TierChanged = fields(e)?;
-                    push(
-                        "TierChanged",
-                        Op::ChangeTier {
-                            old: f.oldTokenId,
-                            new: f.newTokenId,
-                            by: f.by,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierDefined") => {
-                    let f: MR::TierDefined = fields(e)?;
-                    push(
-                        "TierDefined",
-                        Op::DefineTier {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            policy: Box::new(f.policy),
-                            new: true,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierUpdated") => {
-                    let f: MR::TierUpdated = fields(e)?;
-                    push(
-                        "TierUpdated",
-                        Op::DefineTier {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            policy: Box::new(f.policy),
-                            new: false,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierPauseSet") => {
-                    let f: MR::TierPauseSet = fields(e)?;
-                    push(
-                        "TierPauseSet",
-                        Op::PauseTier {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierManagerSet") => {
-                    let f: MR::TierManagerSet = fields(e)?;
-                    push(
-                        "TierManagerSet",
-                        Op::TierManager {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            account: f.account,
-                            allowed: f.allowed,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "PauseSet") => {
-                    let f: MR::PauseSet = fields(e)?;
-                    push(
-                        "PauseSet",
-                        Op::Pause {
-                            registry: Registry::Memberships,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "BaseURISet") => {
-                    let f: MR::BaseURISet = fields(e)?;
-                    push(
-                        "BaseURISet",
-                        Op::BaseUri {
-                            registry: Registry::Memberships,
-                            uri: f.baseURI,
-                        },
-                    );
-                }
-                (Source::AccessManager, "RoleGranted") => {
-                    let f: AM::RoleGranted = fields(e)?;
-                    push(
-                        "RoleGranted",
-                        Op::RoleGranted {
-                            role: small("role id", U256::from(f.roleId), b)?,
-                            account: f.account,
-                            delay: u64::from(f.delay),
-                            since: f.since.to::<u64>(),
-                            new_member: f.newMember,
-                        },
-                    );
-                }
-                (Source::AccessManager, "RoleRevoked") => {
-                    let f: AM::RoleRevoked = fields(e)?;
-                    push(
-                        "RoleRevoked",
-                        Op::RoleRevoked {
-                            role: small("role id", U256::from(f.roleId), b)?,
-                            account: f.account,
-                        },
-                    );
-                }
-                (Source::AccessManager, "OperationScheduled") => {
-                    let f: AM::OperationScheduled = fields(e)?;
-                    push(
-                        "OperationScheduled",
-                        Op::Scheduled {
-                            key: OpKey {
-                                operation_id: f.operationId,
-                                nonce: f.nonce,
-                            },
-                            schedule: f.schedule.to::<u64>(),
-                            caller: f.caller,
-                            target: f.target,
-                            data: f.data,
-                        },
-                    );
-                }
-                (Source::AccessManager, "OperationExecuted") => {
-                    let f: AM::OperationExecuted = fields(e)?;
-                    push(
-                        "OperationExecuted",
-                        Op::Settled {
-                            key: OpKey {
-                                operation_id: f.operationId,
-                                nonce: f.nonce,
-                            },
-                            state: OpState::Executed,
-                        },
-                    );
-                }
-                (Source::AccessManager, "OperationCanceled") => {
-                    let f: AM::OperationCanceled = fields(e)?;
-                    push(
-                        "OperationCanceled",
-                        Op::Settled {
-                            key: OpKey {
-                                operation_id: f.operationId,
-                                nonce: f.nonce,
-                            },
-                            state: OpState::Canceled,
-                        },
-                    );
-                }
-                _ => {}
+            match e.source {
+                Source::CredentialRegistry => credential_op(e, &mut push)?,
+                Source::MembershipRegistry => membership_op(e, &mut push)?,
+                Source::AccessManager => manager_op(e, &mut push)?,
             }
         }
-        let mut k = KeySets::default();
-        for (at, _, op) in &ops {
-            op.keys(at.block, &mut k)?;
-        }
-        Ok(Self {
-            ops,
-            keys: Keys {
-                credentials: k.credentials.into_iter().collect(),
-                credential_types: k.credential_types.into_iter().collect(),
-                tiers: k.tiers.into_iter().collect(),
-                memberships: k.memberships.into_iter().collect(),
-                roles: k.roles.into_iter().collect(),
-                governance_ops: k.governance_ops.into_iter().collect(),
-                registry_state: k.registry_state.into_iter().collect(),
-            },
-        })
+        let keys = keys_of(&ops)?;
+        Ok(Self { ops, keys })
     }
 
     /// Whether no event of the range changes a projection.
@@ -1220,6 +853,459 @@ impl Plan {
             registry_state: s.registry_state.changes(),
         })
     }
+}
+
+/// `events` in chain order (block, log index); already ordered input is kept as it is.
+fn in_chain_order<'a>(events: impl IntoIterator<Item = &'a NewEvent>) -> Vec<&'a NewEvent> {
+    let mut events: Vec<&NewEvent> = events.into_iter().collect();
+    if !events
+        .windows(2)
+        .all(|w| (w[0].block_number, w[0].log_index) < (w[1].block_number, w[1].log_index))
+    {
+        events.sort_by_key(|e| (e.block_number, e.log_index));
+    }
+    events
+}
+
+/// Every key `ops` touch, per table, sorted and without repeats.
+fn keys_of(ops: &[(At, &'static str, Op)]) -> Result<Keys, ProjectError> {
+    let mut k = KeySets::default();
+    for (at, _, op) in ops {
+        op.keys(at.block, &mut k)?;
+    }
+    Ok(Keys {
+        credentials: k.credentials.into_iter().collect(),
+        credential_types: k.credential_types.into_iter().collect(),
+        tiers: k.tiers.into_iter().collect(),
+        memberships: k.memberships.into_iter().collect(),
+        roles: k.roles.into_iter().collect(),
+        governance_ops: k.governance_ops.into_iter().collect(),
+        registry_state: k.registry_state.into_iter().collect(),
+    })
+}
+
+/// Reads a CredentialRegistry issue or recovery event; others go on to [`credential_status_op`].
+fn credential_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "Issued" => {
+            let f: CR::Issued = fields(e)?;
+            let packed = f.issuerAndExpiry;
+            push(
+                "Issued",
+                Op::Issue {
+                    token: f.tokenId,
+                    issuer: holder_of(packed),
+                    expires_at: small("expiry", packed >> 160, b)?,
+                    evidence: f.evidenceHash,
+                },
+            );
+        }
+        "IssuedBatch" => {
+            let f: CR::IssuedBatch = fields(e)?;
+            let type_id = small("type id", f.typeId, b)?;
+            for (i, entry) in f.holdersAndExpiries.iter().enumerate() {
+                push(
+                    "IssuedBatch",
+                    Op::Issue {
+                        token: token_id(type_id, holder_of(*entry)),
+                        issuer: f.issuer,
+                        expires_at: small("expiry", *entry >> 160, b)?,
+                        evidence: f.evidenceHashes.get(i).copied().unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        "Recovered" => {
+            let f: CR::Recovered = fields(e)?;
+            push(
+                "Recovered",
+                Op::Recover {
+                    from: f.from,
+                    to: f.to,
+                    old: f.oldTokenId,
+                    new: f.newTokenId,
+                },
+            );
+        }
+        _ => credential_status_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads a CredentialRegistry status or expiry event; others go on to [`credential_type_op`].
+fn credential_status_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "Revoked" => {
+            let f: CR::Revoked = fields(e)?;
+            push(
+                "Revoked",
+                Op::Revoke {
+                    token: f.tokenId,
+                    reason: f.reason,
+                },
+            );
+        }
+        "RevokedBatch" => {
+            let f: CR::RevokedBatch = fields(e)?;
+            let type_id = small("type id", f.typeId, b)?;
+            for h in f.holders {
+                push(
+                    "RevokedBatch",
+                    Op::Revoke {
+                        token: token_id(type_id, h),
+                        reason: f.reason,
+                    },
+                );
+            }
+        }
+        "Suspended" => {
+            let f: CR::Suspended = fields(e)?;
+            push(
+                "Suspended",
+                Op::Suspend {
+                    token: f.tokenId,
+                    reason: f.reason,
+                },
+            );
+        }
+        "Reinstated" => {
+            let f: CR::Reinstated = fields(e)?;
+            push("Reinstated", Op::Reinstate { token: f.tokenId });
+        }
+        "Renewed" => {
+            let f: CR::Renewed = fields(e)?;
+            push(
+                "Renewed",
+                Op::Renew {
+                    token: f.tokenId,
+                    expires_at: f.expiresAt,
+                },
+            );
+        }
+        "Renounced" => {
+            let f: CR::Renounced = fields(e)?;
+            push("Renounced", Op::Renounce { token: f.tokenId });
+        }
+        _ => credential_type_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads a CredentialRegistry type, type role or settings event; others change no projection.
+fn credential_type_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "TypeDefined" => {
+            let f: CR::TypeDefined = fields(e)?;
+            push(
+                "TypeDefined",
+                Op::DefineType {
+                    type_id: small("type id", f.typeId, b)?,
+                    policy: Box::new(f.policy),
+                    new: true,
+                },
+            );
+        }
+        "TypeUpdated" => {
+            let f: CR::TypeUpdated = fields(e)?;
+            push(
+                "TypeUpdated",
+                Op::DefineType {
+                    type_id: small("type id", f.typeId, b)?,
+                    policy: Box::new(f.policy),
+                    new: false,
+                },
+            );
+        }
+        "TypePauseSet" => {
+            let f: CR::TypePauseSet = fields(e)?;
+            push(
+                "TypePauseSet",
+                Op::PauseType {
+                    type_id: small("type id", f.typeId, b)?,
+                    paused: f.paused,
+                },
+            );
+        }
+        "TypeRolesSet" => {
+            let f: CR::TypeRolesSet = fields(e)?;
+            push(
+                "TypeRolesSet",
+                Op::TypeRoles {
+                    type_id: small("type id", f.typeId, b)?,
+                    account: f.account,
+                    roles: f.roles,
+                },
+            );
+        }
+        "PauseSet" => {
+            let f: CR::PauseSet = fields(e)?;
+            push(
+                "PauseSet",
+                Op::Pause {
+                    registry: Registry::Credentials,
+                    paused: f.paused,
+                },
+            );
+        }
+        "BaseURISet" => {
+            let f: CR::BaseURISet = fields(e)?;
+            push(
+                "BaseURISet",
+                Op::BaseUri {
+                    registry: Registry::Credentials,
+                    uri: f.baseURI,
+                },
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Reads a MembershipRegistry membership event; others go on to [`tier_op`].
+fn membership_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "Transfer" => {
+            let f: MR::Transfer = fields(e)?;
+            let op = if f.from.is_zero() {
+                Op::Mint {
+                    token: f.tokenId,
+                    to: f.to,
+                }
+            } else if f.to.is_zero() {
+                Op::Burn { token: f.tokenId }
+            } else {
+                Op::Move {
+                    token: f.tokenId,
+                    to: f.to,
+                }
+            };
+            push("Transfer", op);
+        }
+        "SubscriptionUpdate" => {
+            let f: MR::SubscriptionUpdate = fields(e)?;
+            push(
+                "SubscriptionUpdate",
+                Op::Expiry {
+                    token: f.tokenId,
+                    expires_at: f.expiration,
+                },
+            );
+        }
+        "Granted" => {
+            let f: MR::Granted = fields(e)?;
+            let tier_id = small("tier id", f.tierId, b)?;
+            for h in f.holders {
+                push(
+                    "Granted",
+                    Op::Granted {
+                        token: token_id(tier_id, h),
+                        manager: f.manager,
+                    },
+                );
+            }
+        }
+        "Cancelled" => {
+            let f: MR::Cancelled = fields(e)?;
+            push("Cancelled", Op::Cancel { token: f.tokenId });
+        }
+        "Revoked" => {
+            let f: MR::Revoked = fields(e)?;
+            push(
+                "Revoked",
+                Op::RevokeMembership {
+                    token: f.tokenId,
+                    reason: f.reason,
+                },
+            );
+        }
+        "TierChanged" => {
+            let f: MR::TierChanged = fields(e)?;
+            push(
+                "TierChanged",
+                Op::ChangeTier {
+                    old: f.oldTokenId,
+                    new: f.newTokenId,
+                    by: f.by,
+                },
+            );
+        }
+        _ => tier_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads a MembershipRegistry tier, tier manager or settings event; others change no projection.
+fn tier_op(e: &NewEvent, push: &mut impl FnMut(&'static str, Op)) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "TierDefined" => {
+            let f: MR::TierDefined = fields(e)?;
+            push(
+                "TierDefined",
+                Op::DefineTier {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    policy: Box::new(f.policy),
+                    new: true,
+                },
+            );
+        }
+        "TierUpdated" => {
+            let f: MR::TierUpdated = fields(e)?;
+            push(
+                "TierUpdated",
+                Op::DefineTier {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    policy: Box::new(f.policy),
+                    new: false,
+                },
+            );
+        }
+        "TierPauseSet" => {
+            let f: MR::TierPauseSet = fields(e)?;
+            push(
+                "TierPauseSet",
+                Op::PauseTier {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    paused: f.paused,
+                },
+            );
+        }
+        "TierManagerSet" => {
+            let f: MR::TierManagerSet = fields(e)?;
+            push(
+                "TierManagerSet",
+                Op::TierManager {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    account: f.account,
+                    allowed: f.allowed,
+                },
+            );
+        }
+        "PauseSet" => {
+            let f: MR::PauseSet = fields(e)?;
+            push(
+                "PauseSet",
+                Op::Pause {
+                    registry: Registry::Memberships,
+                    paused: f.paused,
+                },
+            );
+        }
+        "BaseURISet" => {
+            let f: MR::BaseURISet = fields(e)?;
+            push(
+                "BaseURISet",
+                Op::BaseUri {
+                    registry: Registry::Memberships,
+                    uri: f.baseURI,
+                },
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Reads an AccessManager role event; others go on to [`governance_op`].
+fn manager_op(e: &NewEvent, push: &mut impl FnMut(&'static str, Op)) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "RoleGranted" => {
+            let f: AM::RoleGranted = fields(e)?;
+            push(
+                "RoleGranted",
+                Op::RoleGranted {
+                    role: small("role id", U256::from(f.roleId), b)?,
+                    account: f.account,
+                    delay: u64::from(f.delay),
+                    since: f.since.to::<u64>(),
+                    new_member: f.newMember,
+                },
+            );
+        }
+        "RoleRevoked" => {
+            let f: AM::RoleRevoked = fields(e)?;
+            push(
+                "RoleRevoked",
+                Op::RoleRevoked {
+                    role: small("role id", U256::from(f.roleId), b)?,
+                    account: f.account,
+                },
+            );
+        }
+        _ => governance_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads an AccessManager operation event (scheduled, executed, canceled); others change no projection.
+fn governance_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    match e.name.as_str() {
+        "OperationScheduled" => {
+            let f: AM::OperationScheduled = fields(e)?;
+            push(
+                "OperationScheduled",
+                Op::Scheduled {
+                    key: OpKey {
+                        operation_id: f.operationId,
+                        nonce: f.nonce,
+                    },
+                    schedule: f.schedule.to::<u64>(),
+                    caller: f.caller,
+                    target: f.target,
+                    data: f.data,
+                },
+            );
+        }
+        "OperationExecuted" => {
+            let f: AM::OperationExecuted = fields(e)?;
+            push(
+                "OperationExecuted",
+                Op::Settled {
+                    key: OpKey {
+                        operation_id: f.operationId,
+                        nonce: f.nonce,
+                    },
+                    state: OpState::Executed,
+                },
+            );
+        }
+        "OperationCanceled" => {
+            let f: AM::OperationCanceled = fields(e)?;
+            push(
+                "OperationCanceled",
+                Op::Settled {
+                    key: OpKey {
+                        operation_id: f.operationId,
+                        nonce: f.nonce,
+                    },
+                    state: OpState::Canceled,
+                },
+            );
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 impl Op {
@@ -2646,7 +2732,12 @@ mod tests {
 
     /// Indexes `events` for `chain_id` through [`Store::commit_range`](crate::store::Store::commit_range) in
     /// ranges of `chunk` events, the window holding every block from 0 (so any block can be unwound to).
-    async fn index_in_chunks(store: &crate::store::Store, chain_id: u64, events: &[NewEvent], chunk: usize) {
+    async fn index_in_chunks(
+        store: &crate::store::Store,
+        chain_id: u64,
+        events: &[NewEvent],
+        chunk: usize,
+    ) {
         for part in events.chunks(chunk.max(1)) {
             let cursor = store.cursor(chain_id).await.unwrap().unwrap();
             let from = cursor.indexed_block.map_or(0, |b| b + 1);
@@ -2699,7 +2790,10 @@ mod tests {
             next_chain += 1;
             let chain_id = next_chain;
             async move {
-                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                store
+                    .register_deployment(&fake_deployment(chain_id))
+                    .await
+                    .unwrap();
                 index_in_chunks(store, chain_id, &events, events.len()).await;
                 pg_snapshot(store, chain_id).await
             }
@@ -2707,11 +2801,17 @@ mod tests {
         let full = fresh_index(h.clone()).await;
         let mut prefixes = Vec::new();
         for fork in 0..=last {
-            let prefix: Vec<NewEvent> =
-                h.iter().filter(|e| e.block_number <= fork).cloned().collect();
+            let prefix: Vec<NewEvent> = h
+                .iter()
+                .filter(|e| e.block_number <= fork)
+                .cloned()
+                .collect();
             prefixes.push(if prefix.is_empty() {
                 let chain_id = 999;
-                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                store
+                    .register_deployment(&fake_deployment(chain_id))
+                    .await
+                    .unwrap();
                 pg_snapshot(store, chain_id).await
             } else {
                 fresh_index(prefix).await
@@ -2721,7 +2821,10 @@ mod tests {
         for chunk in [1usize, 3, 7, h.len()] {
             for fork in 0..=last {
                 chain_id += 1;
-                store.register_deployment(&fake_deployment(chain_id)).await.unwrap();
+                store
+                    .register_deployment(&fake_deployment(chain_id))
+                    .await
+                    .unwrap();
                 index_in_chunks(store, chain_id, &h, chunk).await;
                 store.unwind_to(chain_id, &block_ref(fork)).await.unwrap();
                 assert_eq!(
@@ -2731,8 +2834,11 @@ mod tests {
                 );
                 let cursor = store.cursor(chain_id).await.unwrap().unwrap();
                 assert_eq!(cursor.indexed_block, Some(fork));
-                let rest: Vec<NewEvent> =
-                    h.iter().filter(|e| e.block_number > fork).cloned().collect();
+                let rest: Vec<NewEvent> = h
+                    .iter()
+                    .filter(|e| e.block_number > fork)
+                    .cloned()
+                    .collect();
                 if !rest.is_empty() {
                     index_in_chunks(store, chain_id, &rest, chunk).await;
                 }
