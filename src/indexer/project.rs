@@ -1695,10 +1695,49 @@ impl State {
         Ok(())
     }
 
+    /// Applies one operation, through the function of its contract and table family.
     fn apply(&mut self, at: At, event: &'static str, op: &Op) -> Result<(), ProjectError> {
+        match op {
+            Op::Issue { .. } | Op::Recover { .. } => self.apply_credential(at, event, op),
+            Op::Revoke { .. }
+            | Op::Suspend { .. }
+            | Op::Reinstate { .. }
+            | Op::Renew { .. }
+            | Op::Renounce { .. } => self.apply_credential_status(at, event, op),
+            Op::DefineType { .. } | Op::PauseType { .. } | Op::TypeRoles { .. } => {
+                self.apply_credential_type(at, event, op)
+            }
+            Op::Pause { registry, paused } => {
+                self.registry(at, event, *registry, |r| r.paused = *paused)
+            }
+            Op::BaseUri { registry, uri } => {
+                self.registry(at, event, *registry, |r| r.base_uri = Some(uri.clone()))
+            }
+            Op::Mint { .. } | Op::ChangeTier { .. } => self.apply_membership(at, event, op),
+            Op::Burn { .. }
+            | Op::Move { .. }
+            | Op::Expiry { .. }
+            | Op::Granted { .. }
+            | Op::Cancel { .. }
+            | Op::RevokeMembership { .. } => self.apply_membership_update(at, event, op),
+            Op::DefineTier { .. } | Op::PauseTier { .. } | Op::TierManager { .. } => {
+                self.apply_tier(at, event, op)
+            }
+            Op::RoleGranted { .. } | Op::RoleRevoked { .. } => {
+                self.apply_manager_role(at, event, op)
+            }
+            Op::Scheduled { .. } | Op::Settled { .. } => self.apply_governance(at, event, op),
+        }
+    }
+
+    /// Applies a credential issue (first, again or in place) or recovery.
+    fn apply_credential(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
         use credential_status as cs;
-        use membership_status as ms;
-        let u = self.undo_from;
         match op {
             Op::Issue {
                 token,
@@ -1727,6 +1766,43 @@ impl State {
                     Ok(())
                 })?;
             }
+            Op::Recover { from, to, old, new } => {
+                let moved = self
+                    .credentials
+                    .get(old)
+                    .cloned()
+                    .ok_or_else(|| self.credentials.missing(old, at, event))?;
+                self.credential_update(at, event, *old, |r| {
+                    r.status = cs::RECOVERED;
+                    r.reason = 0;
+                    r.recovered_to = Some(*to);
+                })?;
+                self.credential(at, event, *new, |slot, at| {
+                    *slot = Some(CredentialRow {
+                        token_id: *new,
+                        holder: *to,
+                        recovered_from: Some(*from),
+                        recovered_to: None,
+                        updated_block: at.block,
+                        ..moved
+                    });
+                    Ok(())
+                })?;
+            }
+            other => unreachable!("apply_credential got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a change to an existing credential: its status and reason, or its expiry.
+    fn apply_credential_status(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        use credential_status as cs;
+        match op {
             Op::Revoke { token, reason } => {
                 self.credential_update(at, event, *token, |r| {
                     r.status = cs::REVOKED;
@@ -1754,29 +1830,20 @@ impl State {
                     r.reason = 0;
                 })?;
             }
-            Op::Recover { from, to, old, new } => {
-                let moved = self
-                    .credentials
-                    .get(old)
-                    .cloned()
-                    .ok_or_else(|| self.credentials.missing(old, at, event))?;
-                self.credential_update(at, event, *old, |r| {
-                    r.status = cs::RECOVERED;
-                    r.reason = 0;
-                    r.recovered_to = Some(*to);
-                })?;
-                self.credential(at, event, *new, |slot, at| {
-                    *slot = Some(CredentialRow {
-                        token_id: *new,
-                        holder: *to,
-                        recovered_from: Some(*from),
-                        recovered_to: None,
-                        updated_block: at.block,
-                        ..moved
-                    });
-                    Ok(())
-                })?;
-            }
+            other => unreachable!("apply_credential_status got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a credential type operation: its definition, pause or a type role.
+    fn apply_credential_type(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        let u = self.undo_from;
+        match op {
             Op::DefineType {
                 type_id,
                 policy,
@@ -1817,12 +1884,20 @@ impl State {
                     (*roles != 0).then_some((*roles, None, None)),
                 )?;
             }
-            Op::Pause { registry, paused } => {
-                self.registry(at, event, *registry, |r| r.paused = *paused)?;
-            }
-            Op::BaseUri { registry, uri } => {
-                self.registry(at, event, *registry, |r| r.base_uri = Some(uri.clone()))?;
-            }
+            other => unreachable!("apply_credential_type got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a membership mint, or a tier change (the new token keeps the original grant time).
+    fn apply_membership(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        use membership_status as ms;
+        match op {
             Op::Mint { token, to } => {
                 let tier_id = small("tier id", *token >> 160, at.block)?;
                 self.membership(at, event, *token, |slot, at| {
@@ -1845,6 +1920,36 @@ impl State {
                     Ok(())
                 })?;
             }
+            Op::ChangeTier { old, new, by } => {
+                let granted_at = self
+                    .memberships
+                    .get(old)
+                    .map(|m| m.granted_at)
+                    .ok_or_else(|| self.memberships.missing(old, at, event))?;
+                self.membership_update(at, event, *old, |m| {
+                    m.status = ms::MOVED;
+                    m.moved_to = Some(*new);
+                })?;
+                self.membership_update(at, event, *new, |m| {
+                    m.granted_at = granted_at;
+                    m.granted_by = Some(*by);
+                    m.moved_from = Some(*old);
+                })?;
+            }
+            other => unreachable!("apply_membership got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a change to an existing membership: its status and reason, holder, expiry or manager.
+    fn apply_membership_update(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        use membership_status as ms;
+        match op {
             Op::Burn { token } => {
                 self.membership_update(at, event, *token, |m| {
                     m.status = ms::REVOKED;
@@ -1869,22 +1974,15 @@ impl State {
                     m.reason = *reason;
                 })?;
             }
-            Op::ChangeTier { old, new, by } => {
-                let granted_at = self
-                    .memberships
-                    .get(old)
-                    .map(|m| m.granted_at)
-                    .ok_or_else(|| self.memberships.missing(old, at, event))?;
-                self.membership_update(at, event, *old, |m| {
-                    m.status = ms::MOVED;
-                    m.moved_to = Some(*new);
-                })?;
-                self.membership_update(at, event, *new, |m| {
-                    m.granted_at = granted_at;
-                    m.granted_by = Some(*by);
-                    m.moved_from = Some(*old);
-                })?;
-            }
+            other => unreachable!("apply_membership_update got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a tier operation: its definition, pause or a tier manager.
+    fn apply_tier(&mut self, at: At, event: &'static str, op: &Op) -> Result<(), ProjectError> {
+        let u = self.undo_from;
+        match op {
             Op::DefineTier {
                 tier_id,
                 policy,
@@ -1920,6 +2018,19 @@ impl State {
                 };
                 self.role(at, event, key, allowed.then_some((1, None, None)))?;
             }
+            other => unreachable!("apply_tier got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies an AccessManager role grant or revocation.
+    fn apply_manager_role(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        match op {
             Op::RoleGranted {
                 role,
                 account,
@@ -1947,6 +2058,20 @@ impl State {
                 };
                 self.role(at, event, key, None)?;
             }
+            other => unreachable!("apply_manager_role got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies an AccessManager operation being scheduled, executed or canceled.
+    fn apply_governance(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        let u = self.undo_from;
+        match op {
             Op::Scheduled {
                 key,
                 schedule,
@@ -1984,6 +2109,7 @@ impl State {
                 row.state = *state;
                 row.updated_block = at.block;
             }
+            other => unreachable!("apply_governance got {other:?}"),
         }
         Ok(())
     }
