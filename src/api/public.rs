@@ -422,6 +422,28 @@ pub async fn verify(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Verification>, ApiError> {
+    let (holder, t) = verify_params(&q)?;
+    let check_yourself = format!(
+        "cast call {} \"isValid(address,uint256)(bool)\" {holder} {t} --rpc-url <your RPC>",
+        state.registry()
+    );
+    match q.get("source").map(String::as_str).unwrap_or("mirror") {
+        "mirror" => Ok(Json(
+            verify_from_mirror(&state, holder, t, check_yourself).await?,
+        )),
+        "chain" => Ok(Json(
+            verify_from_chain(&state, holder, t, check_yourself).await?,
+        )),
+        other => Err(ApiError::field(
+            "invalid_source",
+            "source",
+            format!("source {other:?} is not one of: mirror, chain"),
+        )),
+    }
+}
+
+/// The holder and the credential type a verification asks about, from its query.
+fn verify_params(q: &HashMap<String, String>) -> Result<(Address, u64), ApiError> {
     let holder = address(
         "holder",
         q.get("holder")
@@ -432,112 +454,110 @@ pub async fn verify(
         q.get("type")
             .ok_or_else(|| ApiError::field("missing", "type", "type is required"))?,
     )?;
-    let check_yourself = format!(
-        "cast call {} \"isValid(address,uint256)(bool)\" {holder} {t} --rpc-url <your RPC>",
-        state.registry()
-    );
-    match q.get("source").map(String::as_str).unwrap_or("mirror") {
-        "mirror" => {
-            let snap = state
-                .cache
-                .snapshot(state.store(), state.chain_id())
-                .await?;
-            if !snap.types.contains(&t) {
-                return Err(ApiError::NotFound(format!(
-                    "credential type {t} does not exist"
-                )));
-            }
-            let (answer, snap) = state
-                .cache
-                .answer(state.store(), state.chain_id(), snap, holder, t)
-                .await?;
-            let now = snap.time;
-            let reflects = Reflects {
-                block: snap.block,
-                is_final: snap.is_final,
-            };
-            Ok(Json(match answer.row {
-                Some(c) => Verification {
-                    holder: holder.to_string(),
-                    type_id: t,
-                    valid: c.is_valid_at(now),
-                    status: credential_status_name(&c, now),
-                    issued_at: c.issued_at,
-                    expires_at: c.expires_at,
-                    reason: c.reason,
-                    source: "mirror",
-                    reflects,
-                    check_yourself,
-                },
-                None => Verification {
-                    holder: holder.to_string(),
-                    type_id: t,
-                    valid: false,
-                    status: "none".into(),
-                    issued_at: 0,
-                    expires_at: 0,
-                    reason: 0,
-                    source: "mirror",
-                    reflects,
-                    check_yourself,
-                },
-            }))
-        }
-        "chain" => {
-            let unavailable = |e: alloy::contract::Error| {
-                ApiError::Unavailable(format!("the node did not answer: {e}"))
-            };
-            let head = state
-                .provider()
-                .get_block_number()
-                .await
-                .map_err(|e| ApiError::Unavailable(format!("the node did not answer: {e}")))?;
-            let reg = CredentialRegistry::new(state.registry(), state.provider());
-            let count = reg
-                .typeCount()
-                .block(BlockId::number(head))
-                .call()
-                .await
-                .map_err(unavailable)?;
-            if U256::from(t) > count {
-                return Err(ApiError::NotFound(format!(
-                    "credential type {t} does not exist"
-                )));
-            }
-            let c = reg
-                .credentialOf(holder, U256::from(t))
-                .block(BlockId::number(head))
-                .call()
-                .await
-                .map_err(unavailable)?;
-            let expires_at = c.expiresAt.to::<u64>();
-            let status =
-                credential_status::name_on_chain(c.status, c.valid, expires_at).to_string();
-            let final_block = state
-                .store()
-                .cursor(state.chain_id())
-                .await?
-                .map_or(0, |c| c.final_block);
-            Ok(Json(Verification {
-                holder: holder.to_string(),
-                type_id: t,
-                valid: c.valid,
-                status,
-                issued_at: c.issuedAt.to::<u64>(),
-                expires_at,
-                reason: c.reason,
-                source: "chain",
-                reflects: Reflects {
-                    block: Some(head),
-                    is_final: head <= final_block,
-                },
-                check_yourself,
-            }))
-        }
-        other => Err(ApiError::field(
-            "invalid_source",
-            "source",
-            format!("source {other:?} is not one of: mirror, chain"),
-        )),
+    Ok((holder, t))
+}
+
+/// The mirror's answer for (holder, type `t`), through the answer cache, at the block the mirror reflects.
+async fn verify_from_mirror(
+    state: &AppState,
+    holder: Address,
+    t: u64,
+    check_yourself: String,
+) -> Result<Verification, ApiError> {
+    let snap = state
+        .cache
+        .snapshot(state.store(), state.chain_id())
+        .await?;
+    if !snap.types.contains(&t) {
+        return Err(ApiError::NotFound(format!(
+            "credential type {t} does not exist"
+        )));
     }
+    let (answer, snap) = state
+        .cache
+        .answer(state.store(), state.chain_id(), snap, holder, t)
+        .await?;
+    let now = snap.time;
+    let reflects = Reflects {
+        block: snap.block,
+        is_final: snap.is_final,
+    };
+    let (valid, status, issued_at, expires_at, reason) = match answer.row {
+        Some(c) => (
+            c.is_valid_at(now),
+            credential_status_name(&c, now),
+            c.issued_at,
+            c.expires_at,
+            c.reason,
+        ),
+        None => (false, "none".into(), 0, 0, 0),
+    };
+    Ok(Verification {
+        holder: holder.to_string(),
+        type_id: t,
+        valid,
+        status,
+        issued_at,
+        expires_at,
+        reason,
+        source: "mirror",
+        reflects,
+        check_yourself,
+    })
+}
+
+/// The chain's answer for (holder, type `t`): a live `credentialOf` call at the node's head.
+async fn verify_from_chain(
+    state: &AppState,
+    holder: Address,
+    t: u64,
+    check_yourself: String,
+) -> Result<Verification, ApiError> {
+    let unavailable =
+        |e: alloy::contract::Error| ApiError::Unavailable(format!("the node did not answer: {e}"));
+    let head = state
+        .provider()
+        .get_block_number()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the node did not answer: {e}")))?;
+    let reg = CredentialRegistry::new(state.registry(), state.provider());
+    let count = reg
+        .typeCount()
+        .block(BlockId::number(head))
+        .call()
+        .await
+        .map_err(unavailable)?;
+    if U256::from(t) > count {
+        return Err(ApiError::NotFound(format!(
+            "credential type {t} does not exist"
+        )));
+    }
+    let c = reg
+        .credentialOf(holder, U256::from(t))
+        .block(BlockId::number(head))
+        .call()
+        .await
+        .map_err(unavailable)?;
+    let expires_at = c.expiresAt.to::<u64>();
+    let status = credential_status::name_on_chain(c.status, c.valid, expires_at).to_string();
+    let final_block = state
+        .store()
+        .cursor(state.chain_id())
+        .await?
+        .map_or(0, |c| c.final_block);
+    Ok(Verification {
+        holder: holder.to_string(),
+        type_id: t,
+        valid: c.valid,
+        status,
+        issued_at: c.issuedAt.to::<u64>(),
+        expires_at,
+        reason: c.reason,
+        source: "chain",
+        reflects: Reflects {
+            block: Some(head),
+            is_final: head <= final_block,
+        },
+        check_yourself,
+    })
 }

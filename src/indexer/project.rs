@@ -266,389 +266,22 @@ impl Plan {
     /// Reads `events` (any order; folded in chain order) into operations. Events that change no projection
     /// are skipped.
     pub fn new<'a>(events: impl IntoIterator<Item = &'a NewEvent>) -> Result<Self, ProjectError> {
-        let mut events: Vec<&NewEvent> = events.into_iter().collect();
-        if !events
-            .windows(2)
-            .all(|w| (w[0].block_number, w[0].log_index) < (w[1].block_number, w[1].log_index))
-        {
-            events.sort_by_key(|e| (e.block_number, e.log_index));
-        }
         let mut ops = Vec::new();
-        for e in events {
+        for e in in_chain_order(events) {
             let at = At {
                 block: e.block_number,
                 tx: e.tx_hash,
                 ts: e.block_timestamp,
             };
-            let b = e.block_number;
             let mut push = |name: &'static str, op: Op| ops.push((at, name, op));
-            match (e.source, e.name.as_str()) {
-                (Source::CredentialRegistry, "Issued") => {
-                    let f: CR::Issued = fields(e)?;
-                    let packed = f.issuerAndExpiry;
-                    push(
-                        "Issued",
-                        Op::Issue {
-                            token: f.tokenId,
-                            issuer: holder_of(packed),
-                            expires_at: small("expiry", packed >> 160, b)?,
-                            evidence: f.evidenceHash,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "IssuedBatch") => {
-                    let f: CR::IssuedBatch = fields(e)?;
-                    let type_id = small("type id", f.typeId, b)?;
-                    for (i, entry) in f.holdersAndExpiries.iter().enumerate() {
-                        push(
-                            "IssuedBatch",
-                            Op::Issue {
-                                token: token_id(type_id, holder_of(*entry)),
-                                issuer: f.issuer,
-                                expires_at: small("expiry", *entry >> 160, b)?,
-                                evidence: f.evidenceHashes.get(i).copied().unwrap_or_default(),
-                            },
-                        );
-                    }
-                }
-                (Source::CredentialRegistry, "Revoked") => {
-                    let f: CR::Revoked = fields(e)?;
-                    push(
-                        "Revoked",
-                        Op::Revoke {
-                            token: f.tokenId,
-                            reason: f.reason,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "RevokedBatch") => {
-                    let f: CR::RevokedBatch = fields(e)?;
-                    let type_id = small("type id", f.typeId, b)?;
-                    for h in f.holders {
-                        push(
-                            "RevokedBatch",
-                            Op::Revoke {
-                                token: token_id(type_id, h),
-                                reason: f.reason,
-                            },
-                        );
-                    }
-                }
-                (Source::CredentialRegistry, "Suspended") => {
-                    let f: CR::Suspended = fields(e)?;
-                    push(
-                        "Suspended",
-                        Op::Suspend {
-                            token: f.tokenId,
-                            reason: f.reason,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "Reinstated") => {
-                    let f: CR::Reinstated = fields(e)?;
-                    push("Reinstated", Op::Reinstate { token: f.tokenId });
-                }
-                (Source::CredentialRegistry, "Renewed") => {
-                    let f: CR::Renewed = fields(e)?;
-                    push(
-                        "Renewed",
-                        Op::Renew {
-                            token: f.tokenId,
-                            expires_at: f.expiresAt,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "Renounced") => {
-                    let f: CR::Renounced = fields(e)?;
-                    push("Renounced", Op::Renounce { token: f.tokenId });
-                }
-                (Source::CredentialRegistry, "Recovered") => {
-                    let f: CR::Recovered = fields(e)?;
-                    push(
-                        "Recovered",
-                        Op::Recover {
-                            from: f.from,
-                            to: f.to,
-                            old: f.oldTokenId,
-                            new: f.newTokenId,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypeDefined") => {
-                    let f: CR::TypeDefined = fields(e)?;
-                    push(
-                        "TypeDefined",
-                        Op::DefineType {
-                            type_id: small("type id", f.typeId, b)?,
-                            policy: Box::new(f.policy),
-                            new: true,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypeUpdated") => {
-                    let f: CR::TypeUpdated = fields(e)?;
-                    push(
-                        "TypeUpdated",
-                        Op::DefineType {
-                            type_id: small("type id", f.typeId, b)?,
-                            policy: Box::new(f.policy),
-                            new: false,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypePauseSet") => {
-                    let f: CR::TypePauseSet = fields(e)?;
-                    push(
-                        "TypePauseSet",
-                        Op::PauseType {
-                            type_id: small("type id", f.typeId, b)?,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "TypeRolesSet") => {
-                    let f: CR::TypeRolesSet = fields(e)?;
-                    push(
-                        "TypeRolesSet",
-                        Op::TypeRoles {
-                            type_id: small("type id", f.typeId, b)?,
-                            account: f.account,
-                            roles: f.roles,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "PauseSet") => {
-                    let f: CR::PauseSet = fields(e)?;
-                    push(
-                        "PauseSet",
-                        Op::Pause {
-                            registry: Registry::Credentials,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::CredentialRegistry, "BaseURISet") => {
-                    let f: CR::BaseURISet = fields(e)?;
-                    push(
-                        "BaseURISet",
-                        Op::BaseUri {
-                            registry: Registry::Credentials,
-                            uri: f.baseURI,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "Transfer") => {
-                    let f: MR::Transfer = fields(e)?;
-                    let op = if f.from.is_zero() {
-                        Op::Mint {
-                            token: f.tokenId,
-                            to: f.to,
-                        }
-                    } else if f.to.is_zero() {
-                        Op::Burn { token: f.tokenId }
-                    } else {
-                        Op::Move {
-                            token: f.tokenId,
-                            to: f.to,
-                        }
-                    };
-                    push("Transfer", op);
-                }
-                (Source::MembershipRegistry, "SubscriptionUpdate") => {
-                    let f: MR::SubscriptionUpdate = fields(e)?;
-                    push(
-                        "SubscriptionUpdate",
-                        Op::Expiry {
-                            token: f.tokenId,
-                            expires_at: f.expiration,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "Granted") => {
-                    let f: MR::Granted = fields(e)?;
-                    let tier_id = small("tier id", f.tierId, b)?;
-                    for h in f.holders {
-                        push(
-                            "Granted",
-                            Op::Granted {
-                                token: token_id(tier_id, h),
-                                manager: f.manager,
-                            },
-                        );
-                    }
-                }
-                (Source::MembershipRegistry, "Cancelled") => {
-                    let f: MR::Cancelled = fields(e)?;
-                    push("Cancelled", Op::Cancel { token: f.tokenId });
-                }
-                (Source::MembershipRegistry, "Revoked") => {
-                    let f: MR::Revoked = fields(e)?;
-                    push(
-                        "Revoked",
-                        Op::RevokeMembership {
-                            token: f.tokenId,
-                            reason: f.reason,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierChanged") => {
-                    let f: MR::TierChanged = fields(e)?;
-                    push(
-                        "TierChanged",
-                        Op::ChangeTier {
-                            old: f.oldTokenId,
-                            new: f.newTokenId,
-                            by: f.by,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierDefined") => {
-                    let f: MR::TierDefined = fields(e)?;
-                    push(
-                        "TierDefined",
-                        Op::DefineTier {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            policy: Box::new(f.policy),
-                            new: true,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierUpdated") => {
-                    let f: MR::TierUpdated = fields(e)?;
-                    push(
-                        "TierUpdated",
-                        Op::DefineTier {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            policy: Box::new(f.policy),
-                            new: false,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierPauseSet") => {
-                    let f: MR::TierPauseSet = fields(e)?;
-                    push(
-                        "TierPauseSet",
-                        Op::PauseTier {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "TierManagerSet") => {
-                    let f: MR::TierManagerSet = fields(e)?;
-                    push(
-                        "TierManagerSet",
-                        Op::TierManager {
-                            tier_id: small("tier id", f.tierId, b)?,
-                            account: f.account,
-                            allowed: f.allowed,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "PauseSet") => {
-                    let f: MR::PauseSet = fields(e)?;
-                    push(
-                        "PauseSet",
-                        Op::Pause {
-                            registry: Registry::Memberships,
-                            paused: f.paused,
-                        },
-                    );
-                }
-                (Source::MembershipRegistry, "BaseURISet") => {
-                    let f: MR::BaseURISet = fields(e)?;
-                    push(
-                        "BaseURISet",
-                        Op::BaseUri {
-                            registry: Registry::Memberships,
-                            uri: f.baseURI,
-                        },
-                    );
-                }
-                (Source::AccessManager, "RoleGranted") => {
-                    let f: AM::RoleGranted = fields(e)?;
-                    push(
-                        "RoleGranted",
-                        Op::RoleGranted {
-                            role: small("role id", U256::from(f.roleId), b)?,
-                            account: f.account,
-                            delay: u64::from(f.delay),
-                            since: f.since.to::<u64>(),
-                            new_member: f.newMember,
-                        },
-                    );
-                }
-                (Source::AccessManager, "RoleRevoked") => {
-                    let f: AM::RoleRevoked = fields(e)?;
-                    push(
-                        "RoleRevoked",
-                        Op::RoleRevoked {
-                            role: small("role id", U256::from(f.roleId), b)?,
-                            account: f.account,
-                        },
-                    );
-                }
-                (Source::AccessManager, "OperationScheduled") => {
-                    let f: AM::OperationScheduled = fields(e)?;
-                    push(
-                        "OperationScheduled",
-                        Op::Scheduled {
-                            key: OpKey {
-                                operation_id: f.operationId,
-                                nonce: f.nonce,
-                            },
-                            schedule: f.schedule.to::<u64>(),
-                            caller: f.caller,
-                            target: f.target,
-                            data: f.data,
-                        },
-                    );
-                }
-                (Source::AccessManager, "OperationExecuted") => {
-                    let f: AM::OperationExecuted = fields(e)?;
-                    push(
-                        "OperationExecuted",
-                        Op::Settled {
-                            key: OpKey {
-                                operation_id: f.operationId,
-                                nonce: f.nonce,
-                            },
-                            state: OpState::Executed,
-                        },
-                    );
-                }
-                (Source::AccessManager, "OperationCanceled") => {
-                    let f: AM::OperationCanceled = fields(e)?;
-                    push(
-                        "OperationCanceled",
-                        Op::Settled {
-                            key: OpKey {
-                                operation_id: f.operationId,
-                                nonce: f.nonce,
-                            },
-                            state: OpState::Canceled,
-                        },
-                    );
-                }
-                _ => {}
+            match e.source {
+                Source::CredentialRegistry => credential_op(e, &mut push)?,
+                Source::MembershipRegistry => membership_op(e, &mut push)?,
+                Source::AccessManager => manager_op(e, &mut push)?,
             }
         }
-        let mut k = KeySets::default();
-        for (at, _, op) in &ops {
-            op.keys(at.block, &mut k)?;
-        }
-        Ok(Self {
-            ops,
-            keys: Keys {
-                credentials: k.credentials.into_iter().collect(),
-                credential_types: k.credential_types.into_iter().collect(),
-                tiers: k.tiers.into_iter().collect(),
-                memberships: k.memberships.into_iter().collect(),
-                roles: k.roles.into_iter().collect(),
-                governance_ops: k.governance_ops.into_iter().collect(),
-                registry_state: k.registry_state.into_iter().collect(),
-            },
-        })
+        let keys = keys_of(&ops)?;
+        Ok(Self { ops, keys })
     }
 
     /// Whether no event of the range changes a projection.
@@ -707,6 +340,459 @@ impl Plan {
             registry_state: s.registry_state.changes(),
         })
     }
+}
+
+/// `events` in chain order (block, log index); already ordered input is kept as it is.
+fn in_chain_order<'a>(events: impl IntoIterator<Item = &'a NewEvent>) -> Vec<&'a NewEvent> {
+    let mut events: Vec<&NewEvent> = events.into_iter().collect();
+    if !events
+        .windows(2)
+        .all(|w| (w[0].block_number, w[0].log_index) < (w[1].block_number, w[1].log_index))
+    {
+        events.sort_by_key(|e| (e.block_number, e.log_index));
+    }
+    events
+}
+
+/// Every key `ops` touch, per table, sorted and without repeats.
+fn keys_of(ops: &[(At, &'static str, Op)]) -> Result<Keys, ProjectError> {
+    let mut k = KeySets::default();
+    for (at, _, op) in ops {
+        op.keys(at.block, &mut k)?;
+    }
+    Ok(Keys {
+        credentials: k.credentials.into_iter().collect(),
+        credential_types: k.credential_types.into_iter().collect(),
+        tiers: k.tiers.into_iter().collect(),
+        memberships: k.memberships.into_iter().collect(),
+        roles: k.roles.into_iter().collect(),
+        governance_ops: k.governance_ops.into_iter().collect(),
+        registry_state: k.registry_state.into_iter().collect(),
+    })
+}
+
+/// Reads a CredentialRegistry issue or recovery event; others go on to [`credential_status_op`].
+fn credential_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "Issued" => {
+            let f: CR::Issued = fields(e)?;
+            let packed = f.issuerAndExpiry;
+            push(
+                "Issued",
+                Op::Issue {
+                    token: f.tokenId,
+                    issuer: holder_of(packed),
+                    expires_at: small("expiry", packed >> 160, b)?,
+                    evidence: f.evidenceHash,
+                },
+            );
+        }
+        "IssuedBatch" => {
+            let f: CR::IssuedBatch = fields(e)?;
+            let type_id = small("type id", f.typeId, b)?;
+            for (i, entry) in f.holdersAndExpiries.iter().enumerate() {
+                push(
+                    "IssuedBatch",
+                    Op::Issue {
+                        token: token_id(type_id, holder_of(*entry)),
+                        issuer: f.issuer,
+                        expires_at: small("expiry", *entry >> 160, b)?,
+                        evidence: f.evidenceHashes.get(i).copied().unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        "Recovered" => {
+            let f: CR::Recovered = fields(e)?;
+            push(
+                "Recovered",
+                Op::Recover {
+                    from: f.from,
+                    to: f.to,
+                    old: f.oldTokenId,
+                    new: f.newTokenId,
+                },
+            );
+        }
+        _ => credential_status_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads a CredentialRegistry status or expiry event; others go on to [`credential_type_op`].
+fn credential_status_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "Revoked" => {
+            let f: CR::Revoked = fields(e)?;
+            push(
+                "Revoked",
+                Op::Revoke {
+                    token: f.tokenId,
+                    reason: f.reason,
+                },
+            );
+        }
+        "RevokedBatch" => {
+            let f: CR::RevokedBatch = fields(e)?;
+            let type_id = small("type id", f.typeId, b)?;
+            for h in f.holders {
+                push(
+                    "RevokedBatch",
+                    Op::Revoke {
+                        token: token_id(type_id, h),
+                        reason: f.reason,
+                    },
+                );
+            }
+        }
+        "Suspended" => {
+            let f: CR::Suspended = fields(e)?;
+            push(
+                "Suspended",
+                Op::Suspend {
+                    token: f.tokenId,
+                    reason: f.reason,
+                },
+            );
+        }
+        "Reinstated" => {
+            let f: CR::Reinstated = fields(e)?;
+            push("Reinstated", Op::Reinstate { token: f.tokenId });
+        }
+        "Renewed" => {
+            let f: CR::Renewed = fields(e)?;
+            push(
+                "Renewed",
+                Op::Renew {
+                    token: f.tokenId,
+                    expires_at: f.expiresAt,
+                },
+            );
+        }
+        "Renounced" => {
+            let f: CR::Renounced = fields(e)?;
+            push("Renounced", Op::Renounce { token: f.tokenId });
+        }
+        _ => credential_type_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads a CredentialRegistry type, type role or settings event; others change no projection.
+fn credential_type_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "TypeDefined" => {
+            let f: CR::TypeDefined = fields(e)?;
+            push(
+                "TypeDefined",
+                Op::DefineType {
+                    type_id: small("type id", f.typeId, b)?,
+                    policy: Box::new(f.policy),
+                    new: true,
+                },
+            );
+        }
+        "TypeUpdated" => {
+            let f: CR::TypeUpdated = fields(e)?;
+            push(
+                "TypeUpdated",
+                Op::DefineType {
+                    type_id: small("type id", f.typeId, b)?,
+                    policy: Box::new(f.policy),
+                    new: false,
+                },
+            );
+        }
+        "TypePauseSet" => {
+            let f: CR::TypePauseSet = fields(e)?;
+            push(
+                "TypePauseSet",
+                Op::PauseType {
+                    type_id: small("type id", f.typeId, b)?,
+                    paused: f.paused,
+                },
+            );
+        }
+        "TypeRolesSet" => {
+            let f: CR::TypeRolesSet = fields(e)?;
+            push(
+                "TypeRolesSet",
+                Op::TypeRoles {
+                    type_id: small("type id", f.typeId, b)?,
+                    account: f.account,
+                    roles: f.roles,
+                },
+            );
+        }
+        "PauseSet" => {
+            let f: CR::PauseSet = fields(e)?;
+            push(
+                "PauseSet",
+                Op::Pause {
+                    registry: Registry::Credentials,
+                    paused: f.paused,
+                },
+            );
+        }
+        "BaseURISet" => {
+            let f: CR::BaseURISet = fields(e)?;
+            push(
+                "BaseURISet",
+                Op::BaseUri {
+                    registry: Registry::Credentials,
+                    uri: f.baseURI,
+                },
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Reads a MembershipRegistry membership event; others go on to [`tier_op`].
+fn membership_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "Transfer" => {
+            let f: MR::Transfer = fields(e)?;
+            let op = if f.from.is_zero() {
+                Op::Mint {
+                    token: f.tokenId,
+                    to: f.to,
+                }
+            } else if f.to.is_zero() {
+                Op::Burn { token: f.tokenId }
+            } else {
+                Op::Move {
+                    token: f.tokenId,
+                    to: f.to,
+                }
+            };
+            push("Transfer", op);
+        }
+        "SubscriptionUpdate" => {
+            let f: MR::SubscriptionUpdate = fields(e)?;
+            push(
+                "SubscriptionUpdate",
+                Op::Expiry {
+                    token: f.tokenId,
+                    expires_at: f.expiration,
+                },
+            );
+        }
+        "Granted" => {
+            let f: MR::Granted = fields(e)?;
+            let tier_id = small("tier id", f.tierId, b)?;
+            for h in f.holders {
+                push(
+                    "Granted",
+                    Op::Granted {
+                        token: token_id(tier_id, h),
+                        manager: f.manager,
+                    },
+                );
+            }
+        }
+        "Cancelled" => {
+            let f: MR::Cancelled = fields(e)?;
+            push("Cancelled", Op::Cancel { token: f.tokenId });
+        }
+        "Revoked" => {
+            let f: MR::Revoked = fields(e)?;
+            push(
+                "Revoked",
+                Op::RevokeMembership {
+                    token: f.tokenId,
+                    reason: f.reason,
+                },
+            );
+        }
+        "TierChanged" => {
+            let f: MR::TierChanged = fields(e)?;
+            push(
+                "TierChanged",
+                Op::ChangeTier {
+                    old: f.oldTokenId,
+                    new: f.newTokenId,
+                    by: f.by,
+                },
+            );
+        }
+        _ => tier_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads a MembershipRegistry tier, tier manager or settings event; others change no projection.
+fn tier_op(e: &NewEvent, push: &mut impl FnMut(&'static str, Op)) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "TierDefined" => {
+            let f: MR::TierDefined = fields(e)?;
+            push(
+                "TierDefined",
+                Op::DefineTier {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    policy: Box::new(f.policy),
+                    new: true,
+                },
+            );
+        }
+        "TierUpdated" => {
+            let f: MR::TierUpdated = fields(e)?;
+            push(
+                "TierUpdated",
+                Op::DefineTier {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    policy: Box::new(f.policy),
+                    new: false,
+                },
+            );
+        }
+        "TierPauseSet" => {
+            let f: MR::TierPauseSet = fields(e)?;
+            push(
+                "TierPauseSet",
+                Op::PauseTier {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    paused: f.paused,
+                },
+            );
+        }
+        "TierManagerSet" => {
+            let f: MR::TierManagerSet = fields(e)?;
+            push(
+                "TierManagerSet",
+                Op::TierManager {
+                    tier_id: small("tier id", f.tierId, b)?,
+                    account: f.account,
+                    allowed: f.allowed,
+                },
+            );
+        }
+        "PauseSet" => {
+            let f: MR::PauseSet = fields(e)?;
+            push(
+                "PauseSet",
+                Op::Pause {
+                    registry: Registry::Memberships,
+                    paused: f.paused,
+                },
+            );
+        }
+        "BaseURISet" => {
+            let f: MR::BaseURISet = fields(e)?;
+            push(
+                "BaseURISet",
+                Op::BaseUri {
+                    registry: Registry::Memberships,
+                    uri: f.baseURI,
+                },
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Reads an AccessManager role event; others go on to [`governance_op`].
+fn manager_op(e: &NewEvent, push: &mut impl FnMut(&'static str, Op)) -> Result<(), ProjectError> {
+    let b = e.block_number;
+    match e.name.as_str() {
+        "RoleGranted" => {
+            let f: AM::RoleGranted = fields(e)?;
+            push(
+                "RoleGranted",
+                Op::RoleGranted {
+                    role: small("role id", U256::from(f.roleId), b)?,
+                    account: f.account,
+                    delay: u64::from(f.delay),
+                    since: f.since.to::<u64>(),
+                    new_member: f.newMember,
+                },
+            );
+        }
+        "RoleRevoked" => {
+            let f: AM::RoleRevoked = fields(e)?;
+            push(
+                "RoleRevoked",
+                Op::RoleRevoked {
+                    role: small("role id", U256::from(f.roleId), b)?,
+                    account: f.account,
+                },
+            );
+        }
+        _ => governance_op(e, push)?,
+    }
+    Ok(())
+}
+
+/// Reads an AccessManager operation event (scheduled, executed, canceled); others change no projection.
+fn governance_op(
+    e: &NewEvent,
+    push: &mut impl FnMut(&'static str, Op),
+) -> Result<(), ProjectError> {
+    match e.name.as_str() {
+        "OperationScheduled" => {
+            let f: AM::OperationScheduled = fields(e)?;
+            push(
+                "OperationScheduled",
+                Op::Scheduled {
+                    key: OpKey {
+                        operation_id: f.operationId,
+                        nonce: f.nonce,
+                    },
+                    schedule: f.schedule.to::<u64>(),
+                    caller: f.caller,
+                    target: f.target,
+                    data: f.data,
+                },
+            );
+        }
+        "OperationExecuted" => {
+            let f: AM::OperationExecuted = fields(e)?;
+            push(
+                "OperationExecuted",
+                Op::Settled {
+                    key: OpKey {
+                        operation_id: f.operationId,
+                        nonce: f.nonce,
+                    },
+                    state: OpState::Executed,
+                },
+            );
+        }
+        "OperationCanceled" => {
+            let f: AM::OperationCanceled = fields(e)?;
+            push(
+                "OperationCanceled",
+                Op::Settled {
+                    key: OpKey {
+                        operation_id: f.operationId,
+                        nonce: f.nonce,
+                    },
+                    state: OpState::Canceled,
+                },
+            );
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 impl Op {
@@ -1096,10 +1182,49 @@ impl State {
         Ok(())
     }
 
+    /// Applies one operation, through the function of its contract and table family.
     fn apply(&mut self, at: At, event: &'static str, op: &Op) -> Result<(), ProjectError> {
+        match op {
+            Op::Issue { .. } | Op::Recover { .. } => self.apply_credential(at, event, op),
+            Op::Revoke { .. }
+            | Op::Suspend { .. }
+            | Op::Reinstate { .. }
+            | Op::Renew { .. }
+            | Op::Renounce { .. } => self.apply_credential_status(at, event, op),
+            Op::DefineType { .. } | Op::PauseType { .. } | Op::TypeRoles { .. } => {
+                self.apply_credential_type(at, event, op)
+            }
+            Op::Pause { registry, paused } => {
+                self.registry(at, event, *registry, |r| r.paused = *paused)
+            }
+            Op::BaseUri { registry, uri } => {
+                self.registry(at, event, *registry, |r| r.base_uri = Some(uri.clone()))
+            }
+            Op::Mint { .. } | Op::ChangeTier { .. } => self.apply_membership(at, event, op),
+            Op::Burn { .. }
+            | Op::Move { .. }
+            | Op::Expiry { .. }
+            | Op::Granted { .. }
+            | Op::Cancel { .. }
+            | Op::RevokeMembership { .. } => self.apply_membership_update(at, event, op),
+            Op::DefineTier { .. } | Op::PauseTier { .. } | Op::TierManager { .. } => {
+                self.apply_tier(at, event, op)
+            }
+            Op::RoleGranted { .. } | Op::RoleRevoked { .. } => {
+                self.apply_manager_role(at, event, op)
+            }
+            Op::Scheduled { .. } | Op::Settled { .. } => self.apply_governance(at, event, op),
+        }
+    }
+
+    /// Applies a credential issue (first, again or in place) or recovery.
+    fn apply_credential(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
         use credential_status as cs;
-        use membership_status as ms;
-        let u = self.undo_from;
         match op {
             Op::Issue {
                 token,
@@ -1128,6 +1253,43 @@ impl State {
                     Ok(())
                 })?;
             }
+            Op::Recover { from, to, old, new } => {
+                let moved = self
+                    .credentials
+                    .get(old)
+                    .cloned()
+                    .ok_or_else(|| self.credentials.missing(old, at, event))?;
+                self.credential_update(at, event, *old, |r| {
+                    r.status = cs::RECOVERED;
+                    r.reason = 0;
+                    r.recovered_to = Some(*to);
+                })?;
+                self.credential(at, event, *new, |slot, at| {
+                    *slot = Some(CredentialRow {
+                        token_id: *new,
+                        holder: *to,
+                        recovered_from: Some(*from),
+                        recovered_to: None,
+                        updated_block: at.block,
+                        ..moved
+                    });
+                    Ok(())
+                })?;
+            }
+            other => unreachable!("apply_credential got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a change to an existing credential: its status and reason, or its expiry.
+    fn apply_credential_status(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        use credential_status as cs;
+        match op {
             Op::Revoke { token, reason } => {
                 self.credential_update(at, event, *token, |r| {
                     r.status = cs::REVOKED;
@@ -1155,29 +1317,20 @@ impl State {
                     r.reason = 0;
                 })?;
             }
-            Op::Recover { from, to, old, new } => {
-                let moved = self
-                    .credentials
-                    .get(old)
-                    .cloned()
-                    .ok_or_else(|| self.credentials.missing(old, at, event))?;
-                self.credential_update(at, event, *old, |r| {
-                    r.status = cs::RECOVERED;
-                    r.reason = 0;
-                    r.recovered_to = Some(*to);
-                })?;
-                self.credential(at, event, *new, |slot, at| {
-                    *slot = Some(CredentialRow {
-                        token_id: *new,
-                        holder: *to,
-                        recovered_from: Some(*from),
-                        recovered_to: None,
-                        updated_block: at.block,
-                        ..moved
-                    });
-                    Ok(())
-                })?;
-            }
+            other => unreachable!("apply_credential_status got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a credential type operation: its definition, pause or a type role.
+    fn apply_credential_type(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        let u = self.undo_from;
+        match op {
             Op::DefineType {
                 type_id,
                 policy,
@@ -1218,12 +1371,20 @@ impl State {
                     (*roles != 0).then_some((*roles, None, None)),
                 )?;
             }
-            Op::Pause { registry, paused } => {
-                self.registry(at, event, *registry, |r| r.paused = *paused)?;
-            }
-            Op::BaseUri { registry, uri } => {
-                self.registry(at, event, *registry, |r| r.base_uri = Some(uri.clone()))?;
-            }
+            other => unreachable!("apply_credential_type got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a membership mint, or a tier change (the new token keeps the original grant time).
+    fn apply_membership(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        use membership_status as ms;
+        match op {
             Op::Mint { token, to } => {
                 let tier_id = small("tier id", *token >> 160, at.block)?;
                 self.membership(at, event, *token, |slot, at| {
@@ -1246,6 +1407,36 @@ impl State {
                     Ok(())
                 })?;
             }
+            Op::ChangeTier { old, new, by } => {
+                let granted_at = self
+                    .memberships
+                    .get(old)
+                    .map(|m| m.granted_at)
+                    .ok_or_else(|| self.memberships.missing(old, at, event))?;
+                self.membership_update(at, event, *old, |m| {
+                    m.status = ms::MOVED;
+                    m.moved_to = Some(*new);
+                })?;
+                self.membership_update(at, event, *new, |m| {
+                    m.granted_at = granted_at;
+                    m.granted_by = Some(*by);
+                    m.moved_from = Some(*old);
+                })?;
+            }
+            other => unreachable!("apply_membership got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a change to an existing membership: its status and reason, holder, expiry or manager.
+    fn apply_membership_update(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        use membership_status as ms;
+        match op {
             Op::Burn { token } => {
                 self.membership_update(at, event, *token, |m| {
                     m.status = ms::REVOKED;
@@ -1270,22 +1461,15 @@ impl State {
                     m.reason = *reason;
                 })?;
             }
-            Op::ChangeTier { old, new, by } => {
-                let granted_at = self
-                    .memberships
-                    .get(old)
-                    .map(|m| m.granted_at)
-                    .ok_or_else(|| self.memberships.missing(old, at, event))?;
-                self.membership_update(at, event, *old, |m| {
-                    m.status = ms::MOVED;
-                    m.moved_to = Some(*new);
-                })?;
-                self.membership_update(at, event, *new, |m| {
-                    m.granted_at = granted_at;
-                    m.granted_by = Some(*by);
-                    m.moved_from = Some(*old);
-                })?;
-            }
+            other => unreachable!("apply_membership_update got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies a tier operation: its definition, pause or a tier manager.
+    fn apply_tier(&mut self, at: At, event: &'static str, op: &Op) -> Result<(), ProjectError> {
+        let u = self.undo_from;
+        match op {
             Op::DefineTier {
                 tier_id,
                 policy,
@@ -1321,6 +1505,19 @@ impl State {
                 };
                 self.role(at, event, key, allowed.then_some((1, None, None)))?;
             }
+            other => unreachable!("apply_tier got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies an AccessManager role grant or revocation.
+    fn apply_manager_role(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        match op {
             Op::RoleGranted {
                 role,
                 account,
@@ -1348,6 +1545,20 @@ impl State {
                 };
                 self.role(at, event, key, None)?;
             }
+            other => unreachable!("apply_manager_role got {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Applies an AccessManager operation being scheduled, executed or canceled.
+    fn apply_governance(
+        &mut self,
+        at: At,
+        event: &'static str,
+        op: &Op,
+    ) -> Result<(), ProjectError> {
+        let u = self.undo_from;
+        match op {
             Op::Scheduled {
                 key,
                 schedule,
@@ -1385,6 +1596,7 @@ impl State {
                 row.state = *state;
                 row.updated_block = at.block;
             }
+            other => unreachable!("apply_governance got {other:?}"),
         }
         Ok(())
     }
