@@ -26,6 +26,7 @@ use anyhow::{bail, Context, Result};
 use laurel::chain::bindings::CredentialRegistry;
 use laurel::chain::tx::{encode, send_call};
 use laurel::config::{Layer, Settings};
+use laurel::issuance::submit::{submit, Mode, Submission};
 use laurel::startup::App;
 use laurel::store::issuance::NewRequest;
 use laurel::store::Store;
@@ -149,11 +150,18 @@ async fn bench_issue(n: u64) -> Result<()> {
     }
     let naive = naive_n as f64 / started.elapsed().as_secs_f64();
 
-    // Laurel: queue, batch, mine, index, confirm.
-    // The timed part starts before the credential documents are made: they are part of issuing.
+    // Laurel: submit (pre-check, claims, queue), batch, mine, index, confirm. The mirror is brought up to
+    // the chain first (the pre-check reads the type from it), outside the timed part.
+    laurel::indexer::run::sync_mirror(
+        &app.node,
+        &app.store,
+        &app.settings,
+        Duration::from_secs(60),
+    )
+    .await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
-    let mut requests: Vec<NewRequest> = (0..n)
+    let requests: Vec<NewRequest> = (0..n)
         .map(|i| NewRequest {
             idempotency_key: format!("bench-{i}"),
             type_id,
@@ -171,16 +179,25 @@ async fn bench_issue(n: u64) -> Result<()> {
         &app.settings.issuer_name,
     )
     .await?;
-    laurel::credentials::ob3::attach_claims(&app.store, &program, &mut requests).await?;
-    let mut ids = Vec::new();
-    for chunk in requests.chunks(5_000) {
-        for r in app.store.enqueue(chain_id, chunk).await? {
-            ids.push(
-                r.map_err(|c| anyhow::anyhow!("key conflict {c:?}"))?
-                    .request
-                    .id,
-            );
-        }
+    let submission = Submission {
+        actor: "bench".into(),
+        requests,
+        mode: Mode::AllOrNothing,
+        detail: serde_json::json!({}),
+    };
+    let submitted = submit(
+        &app.node,
+        &app.store,
+        &program,
+        signer.address(),
+        submission,
+    )
+    .await?;
+    if !submitted.written || submitted.queued() as u64 != n {
+        bail!(
+            "the bench's requests were not all queued: {:?}",
+            submitted.outcomes.first()
+        );
     }
     let worker = Arc::new(app.worker(signer.clone()));
     let handles = laurel::cli::spawn_pipeline(&app.cli(), Some(worker), stop_rx);

@@ -21,7 +21,9 @@ use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::chain::tx::TxError;
 use crate::governance::{self, CredentialOp, GovernanceError, MembershipOp, Outcome};
-use crate::issuance::request::{derived_key, parse_address, parse_expiry};
+use crate::issuance::idempotency;
+use crate::issuance::request::{parse_address, parse_expiry};
+use crate::issuance::submit::{submit, Mode, Outcome as Issued, Submission, SubmitError};
 use crate::store::issuance::{NewRequest, Request};
 
 /// Largest batch one request may carry.
@@ -154,6 +156,87 @@ pub async fn create_issuances(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(&state, "issue", &[]).await?;
+    let items = parse_body(body)?;
+    let idem = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(idempotency::header_key(v.as_bytes()).map_err(|e| {
+            ApiError::field("invalid_idempotency_key", "Idempotency-Key", e.to_string())
+        })?),
+    };
+    let signer = state.signer.as_ref().map(|s| s.address()).ok_or_else(|| {
+        ApiError::Unavailable("this server has no signing key, so it cannot issue".into())
+    })?;
+    // Parse every item; all or nothing.
+    let mut errors = Vec::new();
+    let mut requests = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match parse_item(&state, &caller, idem.as_deref(), index, item) {
+            Ok(r) => requests.push((index, r)),
+            Err(e) => errors.push(e),
+        }
+    }
+    // A signing account needs the issuer role of every type in the batch.
+    let mut types: Vec<u64> = requests.iter().map(|(_, r)| r.type_id).collect();
+    types.sort_unstable();
+    types.dedup();
+    caller.require(&state, "issue", &types).await?;
+    let (index, requests): (Vec<usize>, Vec<NewRequest>) = requests.into_iter().unzip();
+    let submission = Submission {
+        actor: caller.label(),
+        requests,
+        // With items that did not parse, the rest is only checked, so that every problem is told at once.
+        mode: if errors.is_empty() {
+            Mode::AllOrNothing
+        } else {
+            Mode::CheckOnly
+        },
+        detail: serde_json::json!({}),
+    };
+    let program = state.program().await?;
+    let submitted = submit(&state.node, state.store(), &program, signer, submission)
+        .await
+        .map_err(|e| match e {
+            SubmitError::Clock(_) => ApiError::Unavailable(
+                "the chain node does not answer, so nothing can be checked or queued; try again shortly".into(),
+            ),
+            SubmitError::Store(e) => e.into(),
+        })?;
+    // Every problem at once: the items that did not parse and those the checks refuse.
+    errors.extend(
+        index
+            .iter()
+            .zip(&submitted.outcomes)
+            .filter_map(|(index, o)| {
+                o.refusal().map(|message| ItemError {
+                    index: *index,
+                    field: None,
+                    message,
+                })
+            }),
+    );
+    if !errors.is_empty() || !submitted.written {
+        errors.sort_by_key(|e| e.index);
+        return Ok(reject(errors));
+    }
+    let created = submitted.queued() > 0;
+    let out = submitted
+        .outcomes
+        .iter()
+        .filter_map(Issued::request)
+        .map(|r| status_of(r, None))
+        .collect();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(IssuanceAccepted {
+            issuances: out,
+            created,
+        }),
+    )
+        .into_response())
+}
+
+/// The body's issuances (1 to [`MAX_ITEMS`]).
+fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Vec<IssuanceInput>, ApiError> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge("the body is larger than 1 MiB".into())
@@ -183,174 +266,61 @@ pub async fn create_issuances(
             items.len()
         )));
     }
-    let idem = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 150)
-                .ok_or_else(|| {
-                    ApiError::field(
-                        "invalid_idempotency_key",
-                        "Idempotency-Key",
-                        "the Idempotency-Key must be 1 to 150 visible ASCII characters",
-                    )
-                })?
-                .to_string(),
-        ),
-    };
-    let signer = state.signer.as_ref().map(|s| s.address()).ok_or_else(|| {
-        ApiError::Unavailable("this server has no signing key, so it cannot issue".into())
-    })?;
-
-    // Parse every item; all or nothing.
-    let mut errors = Vec::new();
-    let mut requests = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        let holder = match parse_address(&item.holder) {
-            Ok(h) => h,
-            Err(e) => {
-                errors.push(ItemError {
-                    index,
-                    field: Some("holder"),
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        if item.type_id == 0 {
-            errors.push(ItemError {
-                index,
-                field: Some("type"),
-                message: "type ids start at 1".into(),
-            });
-            continue;
-        }
-        let expires_at = match &item.expires {
-            None | Some(serde_json::Value::Null) => Ok(0),
-            Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
-            Some(serde_json::Value::String(s)) => parse_expiry(s),
-            Some(other) => parse_expiry(&other.to_string()),
-        };
-        let expires_at = match expires_at {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push(ItemError {
-                    index,
-                    field: Some("expires"),
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let evidence_hash = match item.evidence_hash.as_deref() {
-            None => alloy::primitives::B256::ZERO,
-            Some(h) => match h.parse() {
-                Ok(h) if h_len_ok(item.evidence_hash.as_deref()) => h,
-                _ => {
-                    errors.push(ItemError {
-                        index,
-                        field: Some("evidence_hash"),
-                        message: format!("{h:?} is not a 0x-prefixed 32-byte hash"),
-                    });
-                    continue;
-                }
-            },
-        };
-        let idempotency_key = match &idem {
-            Some(k) => format!("{}:{k}:{index}", caller.label()),
-            None => derived_key(
-                state.chain_id(),
-                item.type_id,
-                holder,
-                expires_at,
-                evidence_hash,
-            ),
-        };
-        requests.push((
-            index,
-            NewRequest {
-                idempotency_key,
-                type_id: item.type_id,
-                holder,
-                expires_at,
-                evidence: evidence_hash,
-                document: None,
-                source: caller.label(),
-            },
-        ));
-    }
-    // A signing account needs the issuer role of every type in the batch.
-    let mut types: Vec<u64> = requests.iter().map(|(_, r)| r.type_id).collect();
-    types.sort_unstable();
-    types.dedup();
-    caller.require(&state, "issue", &types).await?;
-    let now = super::public::mirror_now(&state).await?;
-    let checks = crate::issuance::precheck::check_all(
-        state.store(),
-        state.chain_id(),
-        signer,
-        now,
-        requests.iter().map(|(_, r)| r),
-    )
-    .await?;
-    // Every problem at once: the items that did not parse and those the checks refuse.
-    errors.extend(requests.iter().zip(checks).filter_map(|((index, _), c)| {
-        c.err().map(|e| ItemError {
-            index: *index,
-            field: None,
-            message: e.to_string(),
-        })
-    }));
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.index);
-        return Ok(reject(errors));
-    }
-    let mut reqs: Vec<NewRequest> = requests.into_iter().map(|(_, r)| r).collect();
-    let program = state.program().await?;
-    crate::credentials::ob3::attach_claims(state.store(), &program, &mut reqs).await?;
-    let results = state.store().enqueue(state.chain_id(), &reqs).await?;
-    let mut out = Vec::with_capacity(results.len());
-    let mut created = false;
-    for (index, r) in results.into_iter().enumerate() {
-        match r {
-            Ok(e) => {
-                created |= e.created;
-                out.push(status_of(&e.request, None));
-            }
-            Err(c) => {
-                return Ok(reject(vec![ItemError {
-                    index,
-                    field: None,
-                    message: format!(
-                    "the idempotency key was already used by request {} for a different credential",
-                    c.existing_id
-                ),
-                }]))
-            }
-        }
-    }
-    state
-        .store()
-        .audit(
-            Some(state.chain_id()),
-            &caller.label(),
-            "issue.enqueue",
-            &serde_json::json!({"count": out.len(), "created": created}),
-        )
-        .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(IssuanceAccepted {
-            issuances: out,
-            created,
-        }),
-    )
-        .into_response())
+    Ok(items)
 }
 
-fn h_len_ok(s: Option<&str>) -> bool {
-    s.is_some_and(|s| s.len() == 66 && s.starts_with("0x"))
+/// Item `index` as a request under its idempotency key (the header's, scoped, or one derived from it).
+fn parse_item(
+    state: &AppState,
+    caller: &Caller,
+    idem: Option<&str>,
+    index: usize,
+    item: &IssuanceInput,
+) -> Result<NewRequest, ItemError> {
+    let bad = |field: &'static str, message: String| ItemError {
+        index,
+        field: Some(field),
+        message,
+    };
+    let holder = parse_address(&item.holder).map_err(|e| bad("holder", e.to_string()))?;
+    if item.type_id == 0 {
+        return Err(bad("type", "type ids start at 1".into()));
+    }
+    let expires_at = match &item.expires {
+        None | Some(serde_json::Value::Null) => Ok(0),
+        Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
+        Some(serde_json::Value::String(s)) => parse_expiry(s),
+        Some(other) => parse_expiry(&other.to_string()),
+    }
+    .map_err(|e| bad("expires", e.to_string()))?;
+    let evidence = match item.evidence_hash.as_deref() {
+        None => alloy::primitives::B256::ZERO,
+        Some(h) => h
+            .parse()
+            .ok()
+            .filter(|_| h.len() == 66 && h.starts_with("0x"))
+            .ok_or_else(|| {
+                bad(
+                    "evidence_hash",
+                    format!("{h:?} is not a 0x-prefixed 32-byte hash"),
+                )
+            })?,
+    };
+    let idempotency_key = match idem {
+        Some(k) => idempotency::scoped_key(&caller.label(), k, index),
+        None => {
+            idempotency::derived_key(state.chain_id(), item.type_id, holder, expires_at, evidence)
+        }
+    };
+    Ok(NewRequest {
+        idempotency_key,
+        type_id: item.type_id,
+        holder,
+        expires_at,
+        evidence,
+        document: None,
+        source: caller.label(),
+    })
 }
 
 /// Where an issuance request is (scope `issue` or `read`).

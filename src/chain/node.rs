@@ -20,3 +20,15 @@ impl Node {
         self.deployment.chain_id
     }
 }
+
+impl Node {
+    /// The chain's clock: the timestamp of the node's latest block (0 before the first block).
+    pub async fn head_time(&self) -> Result<u64, alloy::transports::TransportError> {
+        use alloy::providers::Provider;
+        Ok(self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?
+            .map_or(0, |b| b.header.timestamp))
+    }
+}

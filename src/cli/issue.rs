@@ -9,16 +9,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
 use super::Ctx;
-use crate::issuance::request::{
-    derived_key, parse_address, parse_evidence, parse_expiry, read_csv,
-};
+use crate::credentials::ob3::Program;
+use crate::issuance::idempotency::{derived_key, explicit_key};
+use crate::issuance::request::{parse_address, parse_evidence, parse_expiry, read_csv};
+use crate::issuance::submit::{submit, Mode, Submission};
 use crate::store::issuance::{NewRequest, RequestState};
 
 /// What to issue.
@@ -75,51 +75,11 @@ pub async fn run(
 ) -> Result<IssueSummary> {
     let chain_id = app.chain_id();
     let mut summary = IssueSummary::default();
-    // 1. Inputs → requests, each labelled for messages.
-    let mut inputs: Vec<(String, NewRequest)> = Vec::new();
-    if let Some(path) = &args.csv {
-        if args.holder.is_some() {
-            bail!("pass either --csv or --holder, not both");
-        }
-        let lines = read_csv(path, chain_id, args.type_id).map_err(|e| anyhow::anyhow!("{e}"))?;
-        for l in lines {
-            match l.parsed {
-                Ok(r) => inputs.push((format!("line {}", l.line), r)),
-                Err(e) => {
-                    summary.rejected += 1;
-                    eprintln!("{}: line {}: {e}", path.display(), l.line);
-                }
-            }
-        }
-    } else {
-        let holder = args
-            .holder
-            .as_deref()
-            .context("pass --holder ADDRESS (and --type ID), or --csv FILE")?;
-        let type_id = args.type_id.context("pass --type ID")?;
-        let holder = parse_address(holder)?;
-        let expires_at = parse_expiry(args.expires.as_deref().unwrap_or(""))?;
-        let evidence_hash = parse_evidence(args.evidence.as_deref().unwrap_or(""), ".".as_ref())?;
-        let idempotency_key = args
-            .key
-            .clone()
-            .unwrap_or_else(|| derived_key(chain_id, type_id, holder, expires_at, evidence_hash));
-        inputs.push((
-            format!("{holder}"),
-            NewRequest {
-                idempotency_key,
-                type_id,
-                holder,
-                expires_at,
-                evidence: evidence_hash,
-                document: None,
-                source: "cli".into(),
-            },
-        ));
-    }
-
-    // 2. Checked against the mirrored policy before any gas is spent.
-    // The checks read the mirror: bring it to the chain head first, and judge expiry by the chain's clock.
+    let (labels, requests): (Vec<String>, Vec<NewRequest>) =
+        read_inputs(&args, chain_id, &mut summary)?
+            .into_iter()
+            .unzip();
+    // The checks read the mirror: bring it to the chain head first.
     crate::indexer::run::sync_mirror(
         &app.node,
         &app.store,
@@ -127,80 +87,40 @@ pub async fn run(
         Duration::from_secs(30),
     )
     .await?;
-    let now = app
-        .node
-        .provider
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await?
-        .map_or(0, |b| b.header.timestamp);
-    let checks = crate::issuance::precheck::check_all(
-        &app.store,
-        chain_id,
-        signer.address(),
-        now,
-        inputs.iter().map(|(_, r)| r),
-    )
-    .await?;
-    let mut accepted: Vec<(String, NewRequest)> = Vec::new();
-    for ((label, r), check) in inputs.into_iter().zip(checks) {
-        match check {
-            Ok(()) => accepted.push((label, r)),
-            Err(e) => {
-                summary.rejected += 1;
-                eprintln!("{label}: {e}");
-            }
-        }
-    }
-
-    // 3. Each with its credential document, whose claim's hash goes on chain; queued under idempotency keys.
-    let program = crate::credentials::ob3::Program::load(
+    let program = Program::load(
         &app.store,
         chain_id,
         app.node.deployment.credential_registry,
         &app.settings.issuer_name,
     )
     .await?;
-    crate::credentials::ob3::attach_claims(
+    let submission = Submission {
+        actor: format!("{:#x}", signer.address()),
+        requests,
+        mode: Mode::LineByLine,
+        detail: serde_json::json!({"csv": args.csv, "unparsed": summary.rejected}),
+    };
+    let submitted = submit(
+        &app.node,
         &app.store,
         &program,
-        accepted.iter_mut().map(|(_, r)| r),
+        signer.address(),
+        submission,
     )
     .await?;
     let mut ids = Vec::new();
-    let mut labels: HashMap<i64, String> = HashMap::new();
-    for chunk in accepted.chunks(5_000) {
-        let reqs: Vec<NewRequest> = chunk.iter().map(|(_, r)| r.clone()).collect();
-        let results = app.store.enqueue(chain_id, &reqs).await?;
-        for ((label, _), res) in chunk.iter().zip(results) {
-            match res {
-                Ok(e) => {
-                    if e.created {
-                        summary.queued_new += 1;
-                    } else {
-                        summary.already += 1;
-                    }
-                    labels.insert(e.request.id, label.clone());
-                    ids.push(e.request.id);
-                }
-                Err(c) => {
-                    summary.rejected += 1;
-                    eprintln!(
-                        "{label}: the idempotency key {:?} was already used by request {} for a different credential",
-                        c.key, c.existing_id
-                    );
-                }
-            }
+    let mut by_id: HashMap<i64, String> = HashMap::new();
+    for (label, outcome) in labels.into_iter().zip(&submitted.outcomes) {
+        if let Some(why) = outcome.refusal() {
+            eprintln!("{label}: {why}");
+        } else if let Some(r) = outcome.request() {
+            ids.push(r.id);
+            by_id.insert(r.id, label);
         }
     }
-    app.store
-        .audit(
-            Some(chain_id),
-            &format!("{:#x}", signer.address()),
-            "issue.enqueue",
-            &serde_json::json!({"new": summary.queued_new, "repeated": summary.already,
-                "rejected": summary.rejected, "csv": args.csv}),
-        )
-        .await?;
+    summary.queued_new = submitted.queued() as u64;
+    summary.already = submitted.repeated() as u64;
+    summary.rejected += submitted.refused() as u64;
     eprintln!(
         "queued {} new request(s); {} already queued earlier (same idempotency key); {} rejected",
         summary.queued_new, summary.already, summary.rejected
@@ -208,14 +128,75 @@ pub async fn run(
     if ids.is_empty() {
         return Ok(summary);
     }
-
-    // 4. Drive the pipeline until every request settles.
     let states = if args.wait {
         wait_for(&app, signer, &ids, args.timeout, shutdown).await?
     } else {
         app.store.requests(&ids).await?
     };
-    for r in &states {
+    settle(&mut summary, &states, &by_id, args.wait);
+    Ok(summary)
+}
+
+/// The flags or the CSV as labelled requests; lines that do not parse are counted in `summary` and named.
+fn read_inputs(
+    args: &IssueArgs,
+    chain_id: u64,
+    summary: &mut IssueSummary,
+) -> Result<Vec<(String, NewRequest)>> {
+    let Some(path) = &args.csv else {
+        return Ok(vec![one_input(args, chain_id)?]);
+    };
+    if args.holder.is_some() {
+        bail!("pass either --csv or --holder, not both");
+    }
+    let lines = read_csv(path, chain_id, args.type_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut inputs = Vec::new();
+    for l in lines {
+        match l.parsed {
+            Ok(r) => inputs.push((format!("line {}", l.line), r)),
+            Err(e) => {
+                summary.rejected += 1;
+                eprintln!("{}: line {}: {e}", path.display(), l.line);
+            }
+        }
+    }
+    Ok(inputs)
+}
+
+/// The single issuance the flags describe.
+fn one_input(args: &IssueArgs, chain_id: u64) -> Result<(String, NewRequest)> {
+    let holder = args
+        .holder
+        .as_deref()
+        .context("pass --holder ADDRESS (and --type ID), or --csv FILE")?;
+    let type_id = args.type_id.context("pass --type ID")?;
+    let holder = parse_address(holder)?;
+    let expires_at = parse_expiry(args.expires.as_deref().unwrap_or(""))?;
+    let evidence = parse_evidence(args.evidence.as_deref().unwrap_or(""), ".".as_ref())?;
+    let idempotency_key = match &args.key {
+        Some(k) => explicit_key(k)?,
+        None => derived_key(chain_id, type_id, holder, expires_at, evidence),
+    };
+    let request = NewRequest {
+        idempotency_key,
+        type_id,
+        holder,
+        expires_at,
+        evidence,
+        document: None,
+        source: "cli".into(),
+    };
+    Ok((format!("{holder}"), request))
+}
+
+/// Counts the settled `states` into `summary` and names the failures and what is left pending.
+fn settle(
+    summary: &mut IssueSummary,
+    states: &[crate::store::issuance::Request],
+    labels: &HashMap<i64, String>,
+    waited: bool,
+) {
+    for r in states {
         match r.state {
             RequestState::Confirmed => summary.confirmed += 1,
             RequestState::Failed => {
@@ -229,7 +210,7 @@ pub async fn run(
             _ => summary.pending += 1,
         }
     }
-    if args.wait && summary.pending > 0 {
+    if waited && summary.pending > 0 {
         eprintln!(
             "{} request(s) still pending; `laurel serve` (or running this command again) finishes them, and nothing is issued twice",
             summary.pending
@@ -239,7 +220,6 @@ pub async fn run(
         "summary: {} confirmed, {} failed, {} pending, {} rejected",
         summary.confirmed, summary.failed, summary.pending, summary.rejected
     );
-    Ok(summary)
 }
 
 async fn wait_for(

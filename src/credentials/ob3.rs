@@ -8,7 +8,7 @@
 //! `validUntil` (the expiry, which renewals move) and `credentialStatus` (where revocation and
 //! suspension are published). They are left out of the hash; the chain itself is their source of truth.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use alloy::primitives::{keccak256, Address, B256, U256};
 use serde_json::{json, Map, Value};
@@ -242,7 +242,7 @@ pub fn complete(p: &Program, claim: &Value, c: &CredentialRow) -> Value {
 async fn catalog(
     store: &Store,
     chain_id: u64,
-) -> Result<HashMap<u64, CredentialTypeRow>, StoreError> {
+) -> Result<BTreeMap<u64, CredentialTypeRow>, StoreError> {
     Ok(store
         .credential_types(chain_id)
         .await?
@@ -253,7 +253,7 @@ async fn catalog(
 
 /// The names of `ty`'s prerequisite types.
 fn prerequisite_names(
-    types: &HashMap<u64, CredentialTypeRow>,
+    types: &BTreeMap<u64, CredentialTypeRow>,
     ty: &CredentialTypeRow,
 ) -> Vec<String> {
     ty.prerequisites
@@ -266,20 +266,19 @@ fn prerequisite_names(
         .collect()
 }
 
-/// Gives each request whose type the mirror knows the claim document of its credential, so that the
-/// claim's hash is what goes on chain. Requests of unknown types are left without (the pre-check refuses
-/// them).
-pub async fn attach_claims<'a>(
-    store: &Store,
+/// Gives each request whose type is in `types` (the mirror's catalogue) the claim document of its credential,
+/// so that the claim's hash is what goes on chain. Requests of unknown types are left without (the pre-check
+/// refuses them).
+pub fn attach_claims<'a>(
     p: &Program,
+    types: &BTreeMap<u64, CredentialTypeRow>,
     requests: impl IntoIterator<Item = &'a mut NewRequest>,
-) -> Result<(), StoreError> {
-    let types = catalog(store, p.chain_id).await?;
+) {
     for r in requests {
         let Some(ty) = types.get(&r.type_id) else {
             continue;
         };
-        let prerequisites = prerequisite_names(&types, ty);
+        let prerequisites = prerequisite_names(types, ty);
         let doc = claim(
             p,
             ty,
@@ -290,7 +289,6 @@ pub async fn attach_claims<'a>(
         );
         r.document = Some(seal(&doc));
     }
-    Ok(())
 }
 
 /// The claim behind credential `c`: the one Laurel issued it with (`bound`), else — for a credential

@@ -12,8 +12,8 @@ use alloy::primitives::Address;
 use crate::domain::{
     credential_status, CredentialRow, CredentialTypeRow, Registry, RoleScope, TypeFlags, TypeRoles,
 };
-use crate::store::issuance::NewRequest;
-use crate::store::{Store, StoreError};
+use crate::store::issuance::{NewRequest, SubmissionTx};
+use crate::store::StoreError;
 
 /// Why a request was refused before queueing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,19 +103,6 @@ fn status_name(s: u8) -> &'static str {
     }
 }
 
-/// Checks `requests` (in order) for `signer` at unix time `now`; one result per request.
-pub async fn check_all<'a>(
-    store: &Store,
-    chain_id: u64,
-    signer: Address,
-    now: u64,
-    requests: impl Iterator<Item = &'a NewRequest>,
-) -> Result<Vec<Result<(), Refusal>>, StoreError> {
-    let requests: Vec<&NewRequest> = requests.collect();
-    let snapshot = Snapshot::load(store, chain_id, signer, &requests).await?;
-    Ok(decide(&snapshot, &requests, now))
-}
-
 /// What the decision on one submission reads: the rows of the queue and the mirror it depends on.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -136,16 +123,16 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Loads what [`decide`] needs for `signer`'s `requests` on `chain_id`, from the queue and the mirror.
+    /// Loads what [`decide`] needs for `signer`'s `requests`, from the queue and the mirror, inside the
+    /// submission's transaction.
     pub async fn load(
-        store: &Store,
-        chain_id: u64,
+        tx: &mut SubmissionTx,
         signer: Address,
         requests: &[&NewRequest],
     ) -> Result<Self, StoreError> {
         let pairs: Vec<(u64, Address)> = requests.iter().map(|r| (r.type_id, r.holder)).collect();
-        let open = store
-            .open_pairs(chain_id, &pairs)
+        let open = tx
+            .open_pairs(&pairs)
             .await?
             .into_iter()
             .map(|o| ((o.type_id, o.holder), (o.id, o.idempotency_key)))
@@ -155,20 +142,20 @@ impl Snapshot {
             .iter()
             .map(|r| r.idempotency_key.as_str())
             .collect();
-        let repeats = store.used_keys(chain_id, &keys).await?;
-        let types = store
-            .credential_types(chain_id)
+        let repeats = tx.used_keys(&keys).await?;
+        let types = tx
+            .credential_types()
             .await?
             .into_iter()
             .map(|t| (t.type_id, t))
             .collect();
-        let registry_paused = store
-            .registry_state(chain_id)
+        let registry_paused = tx
+            .registry_state()
             .await?
             .iter()
             .any(|r| r.registry == Registry::Credentials && r.paused);
-        let issuer_of = store
-            .roles(chain_id, Some(RoleScope::Type))
+        let issuer_of = tx
+            .roles(Some(RoleScope::Type))
             .await?
             .into_iter()
             .filter(|r| r.account == signer && r.type_roles().contains(TypeRoles::ISSUER))
@@ -182,7 +169,7 @@ impl Snapshot {
             .into_iter()
             .collect();
         let mut held: HashMap<Address, HashMap<u64, CredentialRow>> = HashMap::new();
-        for c in store.credentials_of_holders(chain_id, &holders).await? {
+        for c in tx.credentials_of_holders(&holders).await? {
             held.entry(c.holder).or_default().insert(c.type_id, c);
         }
         Ok(Self {

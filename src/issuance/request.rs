@@ -1,11 +1,13 @@
 //! Turning what an admin typed (flags or CSV lines) into issuance requests: addresses checked (EIP-55 when
 //! mixed case), expiries as unix seconds or dates, evidence as a hash or a file to hash, and an idempotency
-//! key derived from the content so that re-running the same CSV queues nothing twice.
+//! key (the caller's, or one derived from the content: [`super::idempotency`]) so that re-running the same
+//! CSV queues nothing twice.
 
 use std::path::Path;
 
 use alloy::primitives::{keccak256, Address, B256};
 
+use super::idempotency::{derived_key, explicit_key};
 use crate::store::issuance::NewRequest;
 
 /// Why one input could not become a request.
@@ -134,22 +136,6 @@ pub fn parse_evidence(s: &str, base: &Path) -> Result<B256, InputError> {
         .map_err(|_| InputError::BadEvidence(s.into()))
 }
 
-/// The idempotency key of an issuance derived from its content: the same chain, type, holder, expiry and
-/// evidence always give the same key.
-pub fn derived_key(
-    chain_id: u64,
-    type_id: u64,
-    holder: Address,
-    expires_at: u64,
-    evidence: B256,
-) -> String {
-    let text = format!("issue:{chain_id}:{type_id}:{holder:#x}:{expires_at}:{evidence:#x}");
-    format!(
-        "iss-{}",
-        &alloy::primitives::hex::encode(keccak256(text.as_bytes()))[..40]
-    )
-}
-
 /// One CSV line that became a request, or the reason it did not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvLine {
@@ -220,12 +206,8 @@ pub fn read_csv(
                     let key = get(key_col);
                     let idempotency_key = if key.is_empty() {
                         derived_key(chain_id, type_id, holder, expires_at, evidence_hash)
-                    } else if key.len() <= 200 {
-                        key.to_string()
                     } else {
-                        return Err(InputError::BadLine(
-                            "the key is longer than 200 characters".into(),
-                        ));
+                        explicit_key(key).map_err(|e| InputError::BadLine(e.to_string()))?
                     };
                     Ok(NewRequest {
                         idempotency_key,
@@ -278,16 +260,5 @@ mod tests {
         assert_eq!(parse_expiry("2024-02-29"), Ok(1_709_164_800));
         assert!(parse_expiry("2023-02-29").is_err());
         assert!(parse_expiry("tomorrow").is_err());
-    }
-
-    #[test]
-    fn derived_keys_depend_on_every_field() {
-        let h = Address::repeat_byte(1);
-        let k = derived_key(1, 2, h, 0, B256::ZERO);
-        assert_eq!(k, derived_key(1, 2, h, 0, B256::ZERO));
-        assert_ne!(k, derived_key(1, 3, h, 0, B256::ZERO));
-        assert_ne!(k, derived_key(1, 2, h, 5, B256::ZERO));
-        assert_ne!(k, derived_key(1, 2, Address::repeat_byte(2), 0, B256::ZERO));
-        assert_ne!(k, derived_key(1, 2, h, 0, B256::repeat_byte(1)));
     }
 }

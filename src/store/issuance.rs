@@ -113,15 +113,6 @@ pub struct Request {
     pub attempts: i32,
 }
 
-/// What enqueueing one request did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Enqueued {
-    /// The request (new, or the earlier one with the same key).
-    pub request: Request,
-    /// False when the key was already used.
-    pub created: bool,
-}
-
 /// A signed transaction of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignedTx {
@@ -226,23 +217,99 @@ macro_rules! request_from_row {
     };
 }
 
-/// Why an enqueue was refused.
+/// A submission's transaction: what the pre-check reads and the requests it writes, under one per-chain
+/// lock, so two submissions never decide on the same queue at once. Dropping it without
+/// [`SubmissionTx::commit`] writes nothing.
+pub struct SubmissionTx {
+    tx: Transaction<'static, Postgres>,
+    chain_id: u64,
+}
+
+/// A request as [`SubmissionTx::insert`] left it: the stored row for its key, what its first caller supplied,
+/// and whether this insert created it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyConflict {
-    /// The reused key.
-    pub key: String,
-    /// The earlier request's id.
-    pub existing_id: i64,
+pub struct Stored {
+    /// The row stored under the key (new, or the earlier one).
+    pub request: Request,
+    /// The evidence the key's first caller supplied (the repeat comparison's input).
+    pub supplied: B256,
+    /// True when this insert created the row.
+    pub created: bool,
+}
+
+/// Advisory-lock key of the submissions of a chain ("LAUR" in the high bytes, the chain id below).
+fn submission_lock(chain_id: u64) -> i64 {
+    (0x4C41_5552_u64 << 32 | (chain_id & 0xFFFF_FFFF)) as i64
 }
 
 impl Store {
-    /// Enqueues `requests` in one transaction. A request whose idempotency key is already used returns the
-    /// earlier request (`created: false`) when its content matches, and a [`KeyConflict`] when it does not.
-    pub async fn enqueue(
-        &self,
-        chain_id: u64,
-        requests: &[NewRequest],
-    ) -> Result<Vec<Result<Enqueued, KeyConflict>>, StoreError> {
+    /// Opens a submission's transaction on `chain_id`, waiting for any other submission on it to end.
+    pub async fn begin_submission(&self, chain_id: u64) -> Result<SubmissionTx, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(submission_lock(chain_id))
+            .execute(&mut *tx)
+            .await?;
+        Ok(SubmissionTx { tx, chain_id })
+    }
+}
+
+impl SubmissionTx {
+    /// The chain whose queue this submission writes.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Open requests for any of the (type, holder) pairs.
+    pub async fn open_pairs(
+        &mut self,
+        pairs: &[(u64, Address)],
+    ) -> Result<Vec<OpenPair>, StoreError> {
+        open_pairs(&mut *self.tx, self.chain_id, pairs).await
+    }
+
+    /// Which of `keys` are already used (in any state).
+    pub async fn used_keys(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        used_keys(&mut *self.tx, self.chain_id, keys).await
+    }
+
+    /// Every credential type, by id (the mirror's).
+    pub async fn credential_types(
+        &mut self,
+    ) -> Result<Vec<crate::domain::CredentialTypeRow>, StoreError> {
+        super::projection::credential_types(&mut *self.tx, self.chain_id).await
+    }
+
+    /// Both registries' pause flag and base URI (the mirror's).
+    pub async fn registry_state(
+        &mut self,
+    ) -> Result<Vec<crate::domain::RegistryStateRow>, StoreError> {
+        super::projection::registry_state(&mut *self.tx, self.chain_id).await
+    }
+
+    /// Role holders in one scope or all (the mirror's).
+    pub async fn roles(
+        &mut self,
+        scope: Option<crate::domain::RoleScope>,
+    ) -> Result<Vec<crate::domain::RoleRow>, StoreError> {
+        super::projection::roles(&mut *self.tx, self.chain_id, scope).await
+    }
+
+    /// Every credential issued to any of `holders` (the mirror's).
+    pub async fn credentials_of_holders(
+        &mut self,
+        holders: &[Address],
+    ) -> Result<Vec<crate::domain::CredentialRow>, StoreError> {
+        super::projection::credentials_of_holders(&mut *self.tx, self.chain_id, holders).await
+    }
+
+    /// Inserts `requests` (their claim documents first) under their idempotency keys; a key used before is
+    /// left as it is. Returns, in input order, the row stored under each key.
+    pub async fn insert(&mut self, requests: &[NewRequest]) -> Result<Vec<Stored>, StoreError> {
+        let chain_id = self.chain_id;
         let keys: Vec<&str> = requests
             .iter()
             .map(|r| r.idempotency_key.as_str())
@@ -259,7 +326,7 @@ impl Store {
             .filter_map(|r| r.document.as_ref())
             .map(|d| (d.hash.as_slice(), d.text.as_str()))
             .unzip();
-        let mut tx = self.pool().begin().await?;
+        let tx = &mut self.tx;
         // The documents first, in the same transaction: a queued request always has its document.
         sqlx::query!(
             "INSERT INTO credential_documents (chain_id, document_hash, document)
@@ -269,7 +336,7 @@ impl Store {
             &doc_hashes as &[&[u8]],
             &doc_texts as &[&str]
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let created: Vec<String> = sqlx::query_scalar!(
             "INSERT INTO issuance_requests
@@ -287,7 +354,7 @@ impl Store {
             &supplied as &[&[u8]],
             &sources as &[&str]
         )
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         let rows = sqlx::query!(
             "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
@@ -296,12 +363,9 @@ impl Store {
             i(chain_id),
             &keys as &[&str]
         )
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
-        tx.commit().await?;
         let created: std::collections::HashSet<String> = created.into_iter().collect();
-        // A repeat is compared on what its caller supplied, not on the document: a type renamed since the
-        // first request changes the document, not the credential asked for.
         let by_key: std::collections::HashMap<String, (Request, B256)> = rows
             .into_iter()
             .map(|r| {
@@ -312,31 +376,34 @@ impl Store {
         Ok(requests
             .iter()
             .map(|n| {
-                let (r, supplied) = by_key[&n.idempotency_key].clone();
-                let same = r.type_id == n.type_id
-                    && r.holder == n.holder
-                    && r.expires_at == n.expires_at
-                    && supplied == n.evidence;
-                if created.contains(&n.idempotency_key) {
-                    Ok(Enqueued {
-                        request: r,
-                        created: true,
-                    })
-                } else if same {
-                    Ok(Enqueued {
-                        request: r,
-                        created: false,
-                    })
-                } else {
-                    Err(KeyConflict {
-                        key: n.idempotency_key.clone(),
-                        existing_id: r.id,
-                    })
+                let (request, supplied) = by_key[&n.idempotency_key].clone();
+                Stored {
+                    request,
+                    supplied,
+                    created: created.contains(&n.idempotency_key),
                 }
             })
             .collect())
     }
 
+    /// Appends an audit record in this transaction.
+    pub async fn audit(
+        &mut self,
+        actor: &str,
+        action: &str,
+        detail: &Value,
+    ) -> Result<(), StoreError> {
+        audit(&mut *self.tx, Some(self.chain_id), actor, action, detail).await
+    }
+
+    /// Commits what the submission wrote, and releases the lock.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
     /// The requests with these ids (missing ids are skipped), in id order.
     pub async fn requests(&self, ids: &[i64]) -> Result<Vec<Request>, StoreError> {
         let rows = sqlx::query!(
@@ -623,16 +690,7 @@ impl Store {
         action: &str,
         detail: &Value,
     ) -> Result<(), StoreError> {
-        sqlx::query!(
-            "INSERT INTO audit_log (chain_id, actor, action, detail) VALUES ($1, $2, $3, $4)",
-            chain_id.map(i),
-            actor,
-            action,
-            detail
-        )
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        audit(self.pool(), chain_id, actor, action, detail).await
     }
 }
 
@@ -793,28 +851,7 @@ impl Store {
         chain_id: u64,
         pairs: &[(u64, Address)],
     ) -> Result<Vec<OpenPair>, StoreError> {
-        let types: Vec<i64> = pairs.iter().map(|p| i(p.0)).collect();
-        let holders: Vec<&[u8]> = pairs.iter().map(|p| p.1.as_slice()).collect();
-        let rows = sqlx::query!(
-            "SELECT r.type_id, r.holder, r.idempotency_key, r.id FROM issuance_requests r
-             JOIN UNNEST($2::bigint[], $3::bytea[]) AS p(type_id, holder)
-               ON r.type_id = p.type_id AND r.holder = p.holder
-             WHERE r.chain_id = $1 AND r.state IN ('queued', 'submitted')",
-            i(chain_id),
-            &types,
-            &holders as &[&[u8]]
-        )
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| OpenPair {
-                type_id: r.type_id as u64,
-                holder: Address::from_slice(&r.holder),
-                idempotency_key: r.idempotency_key,
-                id: r.id,
-            })
-            .collect())
+        open_pairs(self.pool(), chain_id, pairs).await
     }
 }
 
@@ -859,15 +896,7 @@ impl Store {
         chain_id: u64,
         keys: &[&str],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
-        Ok(sqlx::query_scalar!(
-            "SELECT idempotency_key FROM issuance_requests WHERE chain_id = $1 AND idempotency_key = ANY($2)",
-            i(chain_id),
-            keys as &[&str]
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .collect())
+        used_keys(self.pool(), chain_id, keys).await
     }
 }
 
@@ -911,4 +940,71 @@ impl Store {
         .flatten();
         Ok(hash.as_deref().map(b256))
     }
+}
+
+/// Open requests of `chain_id` for any of the (type, holder) pairs.
+async fn open_pairs<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+    pairs: &[(u64, Address)],
+) -> Result<Vec<OpenPair>, StoreError> {
+    let types: Vec<i64> = pairs.iter().map(|p| i(p.0)).collect();
+    let holders: Vec<&[u8]> = pairs.iter().map(|p| p.1.as_slice()).collect();
+    let rows = sqlx::query!(
+        "SELECT r.type_id, r.holder, r.idempotency_key, r.id FROM issuance_requests r
+         JOIN UNNEST($2::bigint[], $3::bytea[]) AS p(type_id, holder)
+           ON r.type_id = p.type_id AND r.holder = p.holder
+         WHERE r.chain_id = $1 AND r.state IN ('queued', 'submitted')",
+        i(chain_id),
+        &types,
+        &holders as &[&[u8]]
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OpenPair {
+            type_id: r.type_id as u64,
+            holder: Address::from_slice(&r.holder),
+            idempotency_key: r.idempotency_key,
+            id: r.id,
+        })
+        .collect())
+}
+
+/// Which of `keys` are already used by requests of `chain_id` (in any state).
+async fn used_keys<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+    keys: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT idempotency_key FROM issuance_requests WHERE chain_id = $1 AND idempotency_key = ANY($2)",
+        i(chain_id),
+        keys as &[&str]
+    )
+    .fetch_all(ex)
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// Appends an audit record.
+async fn audit<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: Option<u64>,
+    actor: &str,
+    action: &str,
+    detail: &Value,
+) -> Result<(), StoreError> {
+    sqlx::query!(
+        "INSERT INTO audit_log (chain_id, actor, action, detail) VALUES ($1, $2, $3, $4)",
+        chain_id.map(i),
+        actor,
+        action,
+        detail
+    )
+    .execute(ex)
+    .await?;
+    Ok(())
 }

@@ -1272,20 +1272,7 @@ impl Store {
         chain_id: u64,
         holders: &[Address],
     ) -> Result<Vec<CredentialRow>, StoreError> {
-        let holders: Vec<&[u8]> = holders.iter().map(|h| h.as_slice()).collect();
-        Ok(sqlx::query_as!(
-            DbCredential,
-            "SELECT token_id, type_id, holder, issuer, issued_at, expires_at, status, reason, evidence_hash,
-                    issued_block, issued_tx, updated_block, recovered_from, recovered_to
-             FROM credentials WHERE chain_id = $1 AND holder = ANY($2) ORDER BY holder, type_id",
-            i(chain_id),
-            &holders as &[&[u8]]
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        credentials_of_holders(self.pool(), chain_id, holders).await
     }
 
     /// Every credential of type `type_id` (any status), by holder.
@@ -1333,18 +1320,7 @@ impl Store {
         &self,
         chain_id: u64,
     ) -> Result<Vec<CredentialTypeRow>, StoreError> {
-        Ok(sqlx::query_as!(
-            DbType,
-            "SELECT type_id, name, uri, default_validity, max_validity, renewal_window, max_supply, quota_limit,
-                    quota_period, flags, prerequisites, paused, supply, defined_block, updated_block
-             FROM credential_types WHERE chain_id = $1 ORDER BY type_id",
-            i(chain_id)
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        credential_types(self.pool(), chain_id).await
     }
 
     /// Every membership tier, by id.
@@ -1431,19 +1407,7 @@ impl Store {
         chain_id: u64,
         scope: Option<RoleScope>,
     ) -> Result<Vec<RoleRow>, StoreError> {
-        sqlx::query_as!(
-            DbRole,
-            "SELECT scope, scope_id, account, bits, since, delay, granted_block, updated_block
-             FROM roles WHERE chain_id = $1 AND ($2::text IS NULL OR scope = $2)
-             ORDER BY scope, scope_id, account",
-            i(chain_id),
-            scope.map(RoleScope::as_str)
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
+        roles(self.pool(), chain_id, scope).await
     }
 
     /// Scheduled AccessManager operations in `state` (None: all), in the order they were scheduled.
@@ -1484,17 +1448,7 @@ impl Store {
 
     /// Both registries' pause flag and base URI.
     pub async fn registry_state(&self, chain_id: u64) -> Result<Vec<RegistryStateRow>, StoreError> {
-        sqlx::query_as!(
-            DbRegistry,
-            "SELECT registry, paused, base_uri, updated_block FROM registry_state WHERE chain_id = $1
-             ORDER BY registry",
-            i(chain_id)
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
+        registry_state(self.pool(), chain_id).await
     }
 
     /// Number of undo entries per block kept for `chain_id` (the blocks a reorg may still replace).
@@ -1511,4 +1465,84 @@ impl Store {
             .map(|r| (r.block_number as u64, r.n as u64))
             .collect())
     }
+}
+
+/// Every credential ever issued to any of `holders` (any status).
+pub(super) async fn credentials_of_holders<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+    holders: &[Address],
+) -> Result<Vec<CredentialRow>, StoreError> {
+    let holders: Vec<&[u8]> = holders.iter().map(|h| h.as_slice()).collect();
+    Ok(sqlx::query_as!(
+        DbCredential,
+        "SELECT token_id, type_id, holder, issuer, issued_at, expires_at, status, reason, evidence_hash,
+                issued_block, issued_tx, updated_block, recovered_from, recovered_to
+         FROM credentials WHERE chain_id = $1 AND holder = ANY($2) ORDER BY holder, type_id",
+        i(chain_id),
+        &holders as &[&[u8]]
+    )
+    .fetch_all(ex)
+    .await?
+    .into_iter()
+    .map(Into::into)
+    .collect())
+}
+
+/// Every credential type, by id.
+pub(super) async fn credential_types<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+) -> Result<Vec<CredentialTypeRow>, StoreError> {
+    Ok(sqlx::query_as!(
+        DbType,
+        "SELECT type_id, name, uri, default_validity, max_validity, renewal_window, max_supply, quota_limit,
+                quota_period, flags, prerequisites, paused, supply, defined_block, updated_block
+         FROM credential_types WHERE chain_id = $1 ORDER BY type_id",
+        i(chain_id)
+    )
+    .fetch_all(ex)
+    .await?
+    .into_iter()
+    .map(Into::into)
+    .collect())
+}
+
+/// Role holders, in one scope or (None) all, by scope, scope id and account.
+pub(super) async fn roles<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+    scope: Option<RoleScope>,
+) -> Result<Vec<RoleRow>, StoreError> {
+    sqlx::query_as!(
+        DbRole,
+        "SELECT scope, scope_id, account, bits, since, delay, granted_block, updated_block
+         FROM roles WHERE chain_id = $1 AND ($2::text IS NULL OR scope = $2)
+         ORDER BY scope, scope_id, account",
+        i(chain_id),
+        scope.map(RoleScope::as_str)
+    )
+    .fetch_all(ex)
+    .await?
+    .into_iter()
+    .map(TryInto::try_into)
+    .collect()
+}
+
+/// Both registries' pause flag and base URI.
+pub(super) async fn registry_state<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+) -> Result<Vec<RegistryStateRow>, StoreError> {
+    sqlx::query_as!(
+        DbRegistry,
+        "SELECT registry, paused, base_uri, updated_block FROM registry_state WHERE chain_id = $1
+         ORDER BY registry",
+        i(chain_id)
+    )
+    .fetch_all(ex)
+    .await?
+    .into_iter()
+    .map(TryInto::try_into)
+    .collect()
 }

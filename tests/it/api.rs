@@ -547,6 +547,44 @@ async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() ->
     for i in [3, 4, 5, 6] {
         assert!(!queued.contains(&holder(i)), "holder {i} was queued");
     }
+    // A re-POST under the used Idempotency-Key with other items: item 0 repeats, item 1 reuses its key for
+    // another holder, item 2 is new. The whole batch is refused and the new item is not queued either.
+    let changed = format!(
+        r#"{{"issuances":[{{"type":1,"holder":"{h1}"}},{{"type":1,"holder":"{:#x}"}},{{"type":1,"holder":"{:#x}"}}]}}"#,
+        holder(7),
+        holder(8)
+    );
+    let (s, e) = post(&base, Some(&issuer), Some("batch-1"), changed).await?;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (422, Some("invalid_items")),
+        "{e}"
+    );
+    assert_eq!(e["items"].as_array().map(Vec::len), Some(1), "{e}");
+    assert_eq!(e["items"][0]["index"], 1, "{e}");
+    assert!(
+        e["items"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("already used by request {}", ids[1])),
+        "{e}"
+    );
+    let queued: Vec<alloy::primitives::Address> = h
+        .store
+        .request_states(31337)
+        .await?
+        .into_iter()
+        .map(|(who, _)| who)
+        .collect();
+    assert_eq!(
+        queued.len(),
+        2,
+        "still only the first batch's two: {queued:?}"
+    );
+    assert!(
+        !queued.contains(&holder(7)) && !queued.contains(&holder(8)),
+        "{queued:?}"
+    );
     let (s, e) = post(&base, Some(&issuer), None, "{not json".into()).await?;
     assert_eq!((s, e["error"].as_str()), (400, Some("invalid_json")), "{e}");
     let many = format!(

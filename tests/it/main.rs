@@ -13,5 +13,6 @@ mod indexer;
 mod issuance;
 mod projection;
 mod store;
+mod submit;
 mod support;
 mod toolchain;
