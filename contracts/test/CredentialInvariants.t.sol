@@ -158,7 +158,8 @@ contract CredentialHandler is Test {
             for (uint256 k; k < N_HOLDERS; ++k) {
                 address h = holders[(start + k) % N_HOLDERS];
                 Rec memory r = model[_tid(t, h)];
-                bool hit = want == WANT_LIVE ? _live(r.status) : want == WANT_NOT_VALID ? !_validRec(r) : r.status == want;
+                bool hit =
+                    want == WANT_LIVE ? _live(r.status) : want == WANT_NOT_VALID ? !_validRec(r) : r.status == want;
                 if (hit) return h;
             }
         }
@@ -539,7 +540,10 @@ contract CredentialHandler is Test {
     // ---------------------------------------------------------------------------------------------
 
     /// A holder (or anyone) tries to move or approve a credential.
-    function tryTransfer(uint256 typeSeed, uint256 holderSeed, uint256 toSeed, uint256 kind) external step("tryTransfer") {
+    function tryTransfer(uint256 typeSeed, uint256 holderSeed, uint256 toSeed, uint256 kind)
+        external
+        step("tryTransfer")
+    {
         uint256 t = _type(typeSeed);
         address h = _holder(holderSeed);
         address to = toSeed % 2 == 0 ? _holder(toSeed >> 1) : outsider;
@@ -586,8 +590,9 @@ contract CredentialHandler is Test {
                 err = e;
             }
         }
-        if (success) ++transferSuccesses;
-        else if (keccak256(err) != keccak256(abi.encodeWithSelector(CredentialRegistry.Soulbound.selector))) {
+        if (success) {
+            ++transferSuccesses;
+        } else if (keccak256(err) != keccak256(abi.encodeWithSelector(CredentialRegistry.Soulbound.selector))) {
             _check(false, true, "transfer reverted without Soulbound");
         }
     }
@@ -820,14 +825,7 @@ contract CredentialHandler is Test {
         );
         bytes32 structHash = keccak256(
             abi.encode(
-                reg.ISSUANCE_TYPEHASH(),
-                r.typeId,
-                r.holder,
-                r.expiresAt,
-                r.evidenceHash,
-                r.issuer,
-                r.nonce,
-                r.deadline
+                reg.ISSUANCE_TYPEHASH(), r.typeId, r.holder, r.expiresAt, r.evidenceHash, r.issuer, r.nonce, r.deadline
             )
         );
         (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(pk, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
@@ -933,25 +931,45 @@ contract CredentialInvariantsTest is CredentialBase {
         assertEq(supply, handler.liveCount(handler.T2()), "supply != live tokens");
     }
 
-    function afterInvariant() external view {
-        if (handler.totalCalls() < 200) return;
-        console.log("calls", handler.totalCalls(), "mismatches", handler.mismatches());
-        bytes32[12] memory ops = [
-            bytes32("issue"),
-            "issueBatch",
-            "revoke",
-            "revokeBatch",
-            "suspend",
-            "reinstate",
-            "renew",
-            "renounce",
-            "recover",
-            "setPause",
-            "setTypePause",
-            "unauthorized"
-        ];
+    /// @dev A run's length in calls (the configs above; the handler never reverts, so a run makes exactly this many
+    ///      handler calls): the shrinker's shorter replays are left to the invariants.
+    uint256 internal constant DEPTH = 200;
+    uint256 internal constant DEEP_DEPTH = 12800;
+    /// @dev The state-changing operations, and the fewest successes each must have in the deep history: a third of
+    ///      the fewest seen in eleven 12,800-call histories (issue 378, issueBatch 206, revoke 238, revokeBatch 133,
+    ///      suspend 194, reinstate 54, renew 26, renounce 262, recover 137).
+    bytes32[9] internal ops = [
+        bytes32("issue"), "issueBatch", "revoke", "revokeBatch", "suspend", "reinstate", "renew", "renounce", "recover"
+    ];
+    uint256[9] internal deepMin = [uint256(130), 70, 80, 45, 70, 20, 8, 90, 45];
+    /// @dev Every run: at least this many issue or issueBatch calls succeeded (observed >= 2 of 200 calls, mean 11).
+    uint256 internal constant MIN_ISSUES = 1;
+
+    /// @dev Fails a run in which the registry was barely used, so an empty or always-reverting registry cannot pass.
+    ///      A 200-call run has too few calls per operation (about 14, and renew succeeds in one run in three) for a
+    ///      per-operation minimum that never fails by chance, so it must issue; the deep history is held to every
+    ///      operation's minimum. Pause and unpause calls must all succeed.
+    function afterInvariant() external {
+        uint256 calls = handler.totalCalls();
+        if (calls != DEPTH && calls != DEEP_DEPTH) return;
+        console.log("calls", calls, "mismatches", handler.mismatches());
         for (uint256 i; i < ops.length; ++i) {
-            console.log(string(abi.encodePacked(ops[i])), handler.attempts(ops[i]), handler.successes(ops[i]));
+            uint256 n = handler.successes(ops[i]);
+            console.log(_name(ops[i]), handler.attempts(ops[i]), n);
+            if (calls == DEEP_DEPTH) assertGe(n, deepMin[i], string.concat("too few successful ", _name(ops[i])));
         }
+        assertGe(handler.successes("issue") + handler.successes("issueBatch"), MIN_ISSUES, "nothing was issued");
+        assertEq(handler.successes("setPause"), handler.attempts("setPause"), "a pause or unpause failed");
+        assertEq(handler.successes("setTypePause"), handler.attempts("setTypePause"), "a type pause or unpause failed");
+    }
+
+    function _name(bytes32 op) internal pure returns (string memory) {
+        uint256 len;
+        while (len < 32 && op[len] != 0) ++len;
+        bytes memory b = new bytes(len);
+        for (uint256 i; i < len; ++i) {
+            b[i] = op[i];
+        }
+        return string(b);
     }
 }
