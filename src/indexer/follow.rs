@@ -129,6 +129,14 @@ pub enum FollowError {
     },
 }
 
+/// What fetching a range's logs gave.
+enum Fetched {
+    /// The range's logs.
+    Logs(Vec<alloy::rpc::types::Log>),
+    /// The provider refused the range as too large; the range was halved.
+    Shrunk,
+}
+
 /// Follows one deployment's logs into the mirror.
 pub struct Follower {
     provider: DynProvider,
@@ -234,7 +242,7 @@ impl Follower {
         Ok(head.saturating_sub(self.config.confirmations))
     }
 
-    /// Runs one step.
+    /// Runs one step: check the cursor's block, fetch the next range, check it against its headers, commit it.
     pub async fn step(&mut self) -> Result<Step, FollowError> {
         let cursor = self
             .store
@@ -243,10 +251,8 @@ impl Follower {
             .ok_or(FollowError::NotRegistered(self.chain_id))?;
 
         // 1. Is the block under the cursor still on the chain?
-        if let (Some(n), Some(hash)) = (cursor.indexed_block, cursor.indexed_hash) {
-            if self.hash_at(n).await? != Some(hash) {
-                return self.unwind().await;
-            }
+        if !self.cursor_on_chain(&cursor).await? {
+            return self.unwind().await;
         }
 
         // 2. The next range and its logs.
@@ -259,36 +265,82 @@ impl Follower {
             return Ok(Step::UpToDate);
         }
         let to = head.min(from + self.range - 1);
+        let fetch_started = std::time::Instant::now();
+        let logs = match self.fetch_logs(from, to).await? {
+            Fetched::Logs(logs) => logs,
+            Fetched::Shrunk => return Ok(Step::Shrunk { range: self.range }),
+        };
+        let fetched = fetch_started.elapsed();
+
+        // 3. The range checked against its headers, and its events with their blocks' times.
+        let Some(blocks) = self.headers(&cursor, from, to, head).await? else {
+            return Ok(Step::Retry);
+        };
+        let Some(events) = self.events(&logs, &blocks).await? else {
+            return Ok(Step::Retry);
+        };
+        let decoded = fetch_started.elapsed() - fetched;
+
+        // 4. One transaction for the whole range.
+        let inserted = self.commit(&cursor, head, to, &events, &blocks).await?;
+        tracing::debug!(
+            from,
+            to,
+            logs = logs.len(),
+            fetch_ms = fetched.as_millis() as u64,
+            headers_and_decode_ms = decoded.as_millis() as u64,
+            commit_ms = (fetch_started.elapsed() - fetched - decoded).as_millis() as u64,
+            "range indexed"
+        );
+        self.range = (self.range * 2).min(self.config.max_range.max(1));
+        Ok(Step::Indexed {
+            from,
+            to,
+            events: inserted,
+        })
+    }
+
+    /// Whether the block under the cursor is still on the chain (true when nothing is indexed yet).
+    async fn cursor_on_chain(&self, cursor: &Cursor) -> Result<bool, FollowError> {
+        match (cursor.indexed_block, cursor.indexed_hash) {
+            (Some(n), Some(hash)) => Ok(self.hash_at(n).await? == Some(hash)),
+            _ => Ok(true),
+        }
+    }
+
+    /// The logs of blocks `from..=to`; halves the range instead when the provider refuses it as too large.
+    async fn fetch_logs(&mut self, from: u64, to: u64) -> Result<Fetched, FollowError> {
         let filter = Filter::new()
             .address(self.contracts.addresses().to_vec())
             .from_block(from)
             .to_block(to);
-        let fetch_started = std::time::Instant::now();
-        let logs = match self.provider.get_logs(&filter).await {
-            Ok(logs) => logs,
+        match self.provider.get_logs(&filter).await {
+            Ok(logs) => Ok(Fetched::Logs(logs)),
             Err(e) if is_range_error(&e.to_string()) && self.range > 1 => {
                 self.range = (self.range / 2).max(1);
-                return Ok(Step::Shrunk { range: self.range });
+                Ok(Fetched::Shrunk)
             }
-            Err(e) => return Err(rpc(e)),
-        };
+            Err(e) => Err(rpc(e)),
+        }
+    }
 
-        let fetched = fetch_started.elapsed();
-
-        // 3. Headers: the range's first and last blocks, and every block in the window near the tip.
+    /// The headers of every block of the window near the tip within `from..=to`, and of `to` itself (last);
+    /// None when the range's first block no longer follows the cursor's (the chain changed: retry).
+    async fn headers(
+        &self,
+        cursor: &Cursor,
+        from: u64,
+        to: u64,
+        head: u64,
+    ) -> Result<Option<Vec<BlockRef>>, FollowError> {
         let window_from = head.saturating_sub(self.config.window - 1).max(from);
         let mut blocks = Vec::new();
         for n in window_from..=to {
             blocks.push(self.header(n).await?);
         }
-        let last = match blocks.last() {
-            Some(b) if b.number == to => *b,
-            _ => {
-                let b = self.header(to).await?;
-                blocks.push(b);
-                b
-            }
-        };
+        if blocks.last().is_none_or(|b| b.number != to) {
+            blocks.push(self.header(to).await?);
+        }
         if let Some(expected_parent) = cursor.indexed_hash {
             let first = if blocks[0].number == from {
                 blocks[0]
@@ -296,18 +348,28 @@ impl Follower {
                 self.header(from).await?
             };
             if first.parent_hash != expected_parent {
-                return Ok(Step::Retry);
+                return Ok(None);
             }
         }
+        Ok(Some(blocks))
+    }
+
+    /// The range's logs decoded, each with its block's timestamp; None when a log's block is not the one the
+    /// headers name (the chain changed: retry).
+    async fn events(
+        &self,
+        logs: &[alloy::rpc::types::Log],
+        blocks: &[BlockRef],
+    ) -> Result<Option<Vec<NewEvent>>, FollowError> {
         let hash_of = |n: u64| blocks.iter().find(|b| b.number == n).map(|b| b.hash);
         // Block timestamps: from the log where the node serves `blockTimestamp` (anvil, reth, recent geth),
         // else from the headers above, else one header per block that holds events.
         let mut times: HashMap<u64, u64> = blocks.iter().map(|b| (b.number, b.timestamp)).collect();
         let mut events = Vec::with_capacity(logs.len());
-        for log in &logs {
+        for log in logs {
             let e = decode(&self.contracts, log)?;
             if hash_of(e.block_number).is_some_and(|h: B256| h != e.block_hash) {
-                return Ok(Step::Retry);
+                return Ok(None);
             }
             let block_timestamp = match log
                 .block_timestamp
@@ -317,7 +379,7 @@ impl Follower {
                 None => {
                     let h = self.header(e.block_number).await?;
                     if h.hash != e.block_hash {
-                        return Ok(Step::Retry);
+                        return Ok(None);
                     }
                     times.insert(h.number, h.timestamp);
                     h.timestamp
@@ -336,10 +398,22 @@ impl Follower {
                 fields: e.fields,
             });
         }
+        Ok(Some(events))
+    }
 
-        let decoded = fetch_started.elapsed() - fetched;
-
-        // 4. One transaction for the whole range.
+    /// Commits the range ending at `to` (events, projections, window blocks, cursor) in one transaction;
+    /// returns the number of events newly stored.
+    async fn commit(
+        &self,
+        cursor: &Cursor,
+        head: u64,
+        to: u64,
+        events: &[NewEvent],
+        blocks: &[BlockRef],
+    ) -> Result<u64, FollowError> {
+        let last = blocks
+            .last()
+            .expect("headers() always returns block `to` last");
         let final_block = self.final_block(head).await?.max(cursor.final_block);
         let next = Cursor {
             indexed_block: Some(to),
@@ -347,31 +421,16 @@ impl Follower {
             final_block,
         };
         let keep_from = to.saturating_sub(self.config.window);
-        let inserted = commit_range(
+        Ok(commit_range(
             &self.store,
             self.chain_id,
-            &cursor,
+            cursor,
             &next,
-            &events,
-            &blocks,
+            events,
+            blocks,
             keep_from,
         )
-        .await?;
-        tracing::debug!(
-            from,
-            to,
-            logs = logs.len(),
-            fetch_ms = fetched.as_millis() as u64,
-            headers_and_decode_ms = decoded.as_millis() as u64,
-            commit_ms = (fetch_started.elapsed() - fetched - decoded).as_millis() as u64,
-            "range indexed"
-        );
-        self.range = (self.range * 2).min(self.config.max_range.max(1));
-        Ok(Step::Indexed {
-            from,
-            to,
-            events: inserted,
-        })
+        .await?)
     }
 
     /// Finds the newest stored block still on the chain and rolls the mirror back to it.
