@@ -16,10 +16,9 @@ use tokio::process::{Child, Command};
 
 use super::Ctx;
 use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
-use crate::chain::tx::encode;
 use crate::config::{Layer, Settings};
 use crate::domain::{TypeFlags, TypeRoles};
-use crate::governance::Sender;
+use crate::governance::{Change, Sender};
 
 /// anvil's first dev account: a publicly known key that only ever holds test ether on a local chain.
 pub const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -176,6 +175,7 @@ async fn demo_program(app: &Ctx, signer: PrivateKeySigner) -> Result<()> {
     let tier_count = members.tierCount().call().await?.to::<u64>();
     let me = signer.address();
     let s = Sender::new(&app.node, &app.store, signer);
+    let d = &app.node.deployment;
     let year = 365 * 24 * 3600u64;
     // Renewable needs a validity; the workshop never expires, so it is not renewable nor re-issued.
     let workshop = TypeFlags::REVOCABLE | TypeFlags::SUSPENDABLE | TypeFlags::RENOUNCEABLE;
@@ -203,22 +203,11 @@ async fn demo_program(app: &Ctx, signer: PrivateKeySigner) -> Result<()> {
             prerequisites,
             ..CredentialRegistry::TypePolicy::plain(name, validity, flags)
         };
-        s.governed(
-            app.node.deployment.credential_registry,
-            encode(CredentialRegistry::defineTypeCall { policy }),
-        )
-        .await?;
+        s.apply(&Change::define_type(d, policy)).await?;
     }
     for t in 1..=3u64 {
-        s.governed(
-            app.node.deployment.credential_registry,
-            encode(CredentialRegistry::setTypeRolesCall {
-                typeId: U256::from(t),
-                account: me,
-                roles: TypeRoles::all().bits(),
-            }),
-        )
-        .await?;
+        s.apply(&Change::type_roles(d, t, me, TypeRoles::all().bits(), true))
+            .await?;
     }
     let tier = MembershipRegistry::TierPolicy {
         name: "Alumni".into(),
@@ -230,21 +219,9 @@ async fn demo_program(app: &Ctx, signer: PrivateKeySigner) -> Result<()> {
         eligibility: vec![U256::from(1)],
     };
     if tier_count == 0 {
-        s.governed(
-            app.node.deployment.membership_registry,
-            encode(MembershipRegistry::defineTierCall { policy: tier }),
-        )
-        .await?;
+        s.apply(&Change::define_tier(d, tier)).await?;
     }
-    s.governed(
-        app.node.deployment.membership_registry,
-        encode(MembershipRegistry::setTierManagerCall {
-            tierId: U256::from(1),
-            account: me,
-            allowed: true,
-        }),
-    )
-    .await?;
+    s.apply(&Change::tier_manager(d, 1, me, true)).await?;
     Ok(())
 }
 

@@ -4,17 +4,16 @@
 //! and when each becomes executable, `gov execute` runs a ready one, `gov cancel` withdraws one (its scheduler
 //! or a guardian). Lists read the mirror, and say which block they reflect.
 
-use alloy::primitives::{Address, Bytes, Uint, B256, U256};
+use alloy::primitives::{Uint, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use super::Ctx;
-use crate::chain::bindings::{AccessManager, CredentialRegistry, MembershipRegistry};
-use crate::chain::tx::encode;
+use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
 use crate::domain::roles::manager as roles;
 use crate::domain::{OpState, RoleScope};
-use crate::governance::{Outcome, Sender};
+use crate::governance::{Change, Outcome, PauseScope, Sender};
 use crate::issuance::request::parse_address;
 
 const DAY: u64 = 86_400;
@@ -311,53 +310,53 @@ fn parse_op_id(s: &str) -> Result<B256> {
     })
 }
 
-/// Runs a `laurel gov` command that changes the chain, printing the outcome.
+/// Runs a `laurel gov` command: a list reads the mirror; a change is built, sent (at once or scheduled),
+/// printed and audited.
 pub async fn run(app: &Ctx, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Result<()> {
-    let needs_key = || {
-        signer
-            .clone()
-            .context("this command sends a transaction: set LAUREL_PRIVATE_KEY or --keystore")
-    };
-    let d = &app.node.deployment;
-    let creds = CredentialRegistry::new(d.credential_registry, &app.node.provider);
-    let members = MembershipRegistry::new(d.membership_registry, &app.node.provider);
-    let (action, outcome): (&str, Outcome) = match cmd {
+    let change = match cmd {
         GovCmd::Type(TypeCmd::List) => return list_types(app).await,
         GovCmd::Tier(TierCmd::List) => return list_tiers(app).await,
         GovCmd::Role(RoleCmd::List) => return list_roles(app).await,
         GovCmd::Pending => return pending(app).await,
+        cmd => change_of(app, cmd).await?,
+    };
+    let signer =
+        signer.context("this command sends a transaction: set LAUREL_PRIVATE_KEY or --keystore")?;
+    let outcome = Sender::new(&app.node, &app.store, signer)
+        .apply(&change)
+        .await?;
+    if matches!(outcome, Outcome::Executed { .. }) {
+        report_defined(app, change.action).await?;
+    }
+    println!("{outcome}");
+    app.store
+        .audit(
+            Some(app.chain_id()),
+            "cli",
+            change.action,
+            &serde_json::json!({"outcome": outcome.to_string()}),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The change a command asks for (the lists are handled by [`run`]).
+async fn change_of(app: &Ctx, cmd: GovCmd) -> Result<Change> {
+    let d = &app.node.deployment;
+    Ok(match cmd {
         GovCmd::Type(TypeCmd::Create(f)) => {
             if f.name.is_none() {
                 bail!("--name is required to create a type");
             }
             let mut p = CredentialRegistry::TypePolicy::plain("", 0, 2 | 4);
             apply_type(&mut p, &f)?;
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            let out = s
-                .governed(
-                    d.credential_registry,
-                    encode(CredentialRegistry::defineTypeCall { policy: p }),
-                )
-                .await?;
-            if matches!(out, Outcome::Executed { .. }) {
-                println!("type {} defined", creds.typeCount().call().await?);
-            }
-            ("gov.type.create", out)
+            Change::define_type(d, p)
         }
         GovCmd::Type(TypeCmd::Update { id, flags }) => {
+            let creds = CredentialRegistry::new(d.credential_registry, &app.node.provider);
             let mut p = creds.typePolicy(U256::from(id)).call().await?;
             apply_type(&mut p, &flags)?;
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            let out = s
-                .governed(
-                    d.credential_registry,
-                    encode(CredentialRegistry::updateTypeCall {
-                        typeId: U256::from(id),
-                        policy: p,
-                    }),
-                )
-                .await?;
-            ("gov.type.update", out)
+            Change::update_type(d, id, p)
         }
         GovCmd::Tier(TierCmd::Create(f)) => {
             if f.name.is_none() || f.duration_days.is_none() {
@@ -373,131 +372,72 @@ pub async fn run(app: &Ctx, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
                 eligibility: vec![],
             };
             apply_tier(&mut p, &f)?;
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            let out = s
-                .governed(
-                    d.membership_registry,
-                    encode(MembershipRegistry::defineTierCall { policy: p }),
-                )
-                .await?;
-            if matches!(out, Outcome::Executed { .. }) {
-                println!("tier {} defined", members.tierCount().call().await?);
-            }
-            ("gov.tier.create", out)
+            Change::define_tier(d, p)
         }
         GovCmd::Tier(TierCmd::Update { id, flags }) => {
+            let members = MembershipRegistry::new(d.membership_registry, &app.node.provider);
             let mut p = members.tierPolicy(U256::from(id)).call().await?;
             apply_tier(&mut p, &flags)?;
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            let out = s
-                .governed(
-                    d.membership_registry,
-                    encode(MembershipRegistry::updateTierCall {
-                        tierId: U256::from(id),
-                        policy: p,
-                    }),
-                )
-                .await?;
-            ("gov.tier.update", out)
+            Change::update_tier(d, id, p)
         }
-        GovCmd::Role(cmd @ (RoleCmd::Grant(_) | RoleCmd::Revoke(_))) => {
-            let (grant, f) = match cmd {
-                RoleCmd::Grant(f) => (true, f),
-                RoleCmd::Revoke(f) => (false, f),
-                RoleCmd::List => unreachable!("handled above"),
-            };
-            let account = parse_address(&f.account)?;
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            let (target, input) = role_call(app, &f, account, grant).await?;
-            (
-                if grant {
-                    "gov.role.grant"
-                } else {
-                    "gov.role.revoke"
-                },
-                s.governed(target, input).await?,
-            )
-        }
-        GovCmd::Pause(t) => {
-            let (target, input) = pause_call(app, &t, true)?;
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            ("gov.pause", s.governed(target, input).await?)
-        }
-        GovCmd::Unpause(t) => {
-            let (target, input) = pause_call(app, &t, false)?;
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            ("gov.unpause", s.governed(target, input).await?)
-        }
+        GovCmd::Role(RoleCmd::Grant(f)) => role_change(app, &f, true).await?,
+        GovCmd::Role(RoleCmd::Revoke(f)) => role_change(app, &f, false).await?,
+        GovCmd::Pause(t) => Change::pause(d, pause_scope(&t)?, true),
+        GovCmd::Unpause(t) => Change::pause(d, pause_scope(&t)?, false),
         GovCmd::Execute { id } => {
             let op = find_op(app, &id).await?;
-            let (target, data) = (
+            Change::execute(
+                d,
                 op.target.context("the operation's target is unknown")?,
                 op.data.context("the operation's calldata is unknown")?,
-            );
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            let out = s
-                .send(
-                    d.access_manager,
-                    encode(AccessManager::executeCall { target, data }),
-                )
-                .await?;
-            ("gov.execute", out)
+            )
         }
         GovCmd::Cancel { id } => {
             let op = find_op(app, &id).await?;
-            let (caller, target, data) = (
+            Change::cancel(
+                d,
                 op.caller.context("the operation's scheduler is unknown")?,
                 op.target.context("the operation's target is unknown")?,
                 op.data.context("the operation's calldata is unknown")?,
-            );
-            let s = Sender::new(&app.node, &app.store, needs_key()?);
-            let out = s
-                .send(
-                    d.access_manager,
-                    encode(AccessManager::cancelCall {
-                        caller,
-                        target,
-                        data,
-                    }),
-                )
-                .await?;
-            ("gov.cancel", out)
+            )
         }
-    };
-    println!("{outcome}");
-    app.store
-        .audit(
-            Some(app.chain_id()),
-            "cli",
-            action,
-            &serde_json::json!({"outcome": outcome.to_string()}),
-        )
-        .await?;
+        GovCmd::Type(TypeCmd::List)
+        | GovCmd::Tier(TierCmd::List)
+        | GovCmd::Role(RoleCmd::List)
+        | GovCmd::Pending => unreachable!("lists are handled by run"),
+    })
+}
+
+/// After a type or tier was defined at once, prints its new id.
+async fn report_defined(app: &Ctx, action: &str) -> Result<()> {
+    let d = &app.node.deployment;
+    match action {
+        "gov.type.create" => {
+            let creds = CredentialRegistry::new(d.credential_registry, &app.node.provider);
+            println!("type {} defined", creds.typeCount().call().await?);
+        }
+        "gov.tier.create" => {
+            let members = MembershipRegistry::new(d.membership_registry, &app.node.provider);
+            println!("tier {} defined", members.tierCount().call().await?);
+        }
+        _ => {}
+    }
     Ok(())
 }
 
-async fn role_call(
-    app: &Ctx,
-    f: &RoleFlags,
-    account: Address,
-    grant: bool,
-) -> Result<(Address, Bytes)> {
+/// The role change `f` names: an AccessManager role, type roles (added to or removed from the account's
+/// current ones), or a tier's manager.
+async fn role_change(app: &Ctx, f: &RoleFlags, grant: bool) -> Result<Change> {
     let d = &app.node.deployment;
+    let account = parse_address(&f.account)?;
     if let Some(name) = &f.role {
-        let id = role_id(name)?;
-        let input = if grant {
-            encode(AccessManager::grantRoleCall {
-                roleId: id,
-                account,
-                executionDelay: f.delay,
-            })
-        } else {
-            encode(AccessManager::revokeRoleCall {
-                roleId: id,
-                account,
-            })
-        };
-        return Ok((d.access_manager, input));
+        return Ok(Change::manager_role(
+            d,
+            role_id(name)?,
+            account,
+            grant,
+            f.delay,
+        ));
     }
     if f.issuer || f.revoker {
         let t = f.type_id.context("--issuer/--revoker need --type ID")?;
@@ -513,76 +453,24 @@ async fn role_call(
         } else {
             current & !bits
         };
-        return Ok((
-            d.credential_registry,
-            encode(CredentialRegistry::setTypeRolesCall {
-                typeId: U256::from(t),
-                account,
-                roles,
-            }),
-        ));
+        return Ok(Change::type_roles(d, t, account, roles, grant));
     }
     if f.manager {
         let t = f.tier.context("--manager needs --tier ID")?;
-        return Ok((
-            d.membership_registry,
-            encode(MembershipRegistry::setTierManagerCall {
-                tierId: U256::from(t),
-                account,
-                allowed: grant,
-            }),
-        ));
+        return Ok(Change::tier_manager(d, t, account, grant));
     }
     bail!("say which role: --role NAME, --issuer/--revoker --type ID, or --manager --tier ID")
 }
 
-fn pause_call(app: &Ctx, t: &PauseTarget, pause: bool) -> Result<(Address, Bytes)> {
-    let d = &app.node.deployment;
-    Ok(
-        match (t.type_id, t.tier, t.credentials, t.memberships, pause) {
-            (Some(id), ..) if pause => (
-                d.credential_registry,
-                encode(CredentialRegistry::pauseTypeCall {
-                    typeId: U256::from(id),
-                }),
-            ),
-            (Some(id), ..) => (
-                d.credential_registry,
-                encode(CredentialRegistry::unpauseTypeCall {
-                    typeId: U256::from(id),
-                }),
-            ),
-            (_, Some(id), ..) if pause => (
-                d.membership_registry,
-                encode(MembershipRegistry::pauseTierCall {
-                    tierId: U256::from(id),
-                }),
-            ),
-            (_, Some(id), ..) => (
-                d.membership_registry,
-                encode(MembershipRegistry::unpauseTierCall {
-                    tierId: U256::from(id),
-                }),
-            ),
-            (_, _, true, _, true) => (
-                d.credential_registry,
-                encode(CredentialRegistry::pauseCall {}),
-            ),
-            (_, _, true, _, false) => (
-                d.credential_registry,
-                encode(CredentialRegistry::unpauseCall {}),
-            ),
-            (_, _, _, true, true) => (
-                d.membership_registry,
-                encode(MembershipRegistry::pauseCall {}),
-            ),
-            (_, _, _, true, false) => (
-                d.membership_registry,
-                encode(MembershipRegistry::unpauseCall {}),
-            ),
-            _ => bail!("say what: --type ID, --tier ID, --credentials or --memberships"),
-        },
-    )
+/// What `--type`, `--tier`, `--credentials` or `--memberships` names (the first given, in that order).
+fn pause_scope(t: &PauseTarget) -> Result<PauseScope> {
+    Ok(match (t.type_id, t.tier, t.credentials, t.memberships) {
+        (Some(id), ..) => PauseScope::Type(id),
+        (_, Some(id), ..) => PauseScope::Tier(id),
+        (_, _, true, _) => PauseScope::Credentials,
+        (_, _, _, true) => PauseScope::Memberships,
+        _ => bail!("say what: --type ID, --tier ID, --credentials or --memberships"),
+    })
 }
 
 async fn reflects(app: &Ctx) -> Result<String> {

@@ -1,11 +1,14 @@
 //! Governance: single administrative transactions and governed (time-locked) policy changes, for the CLI
 //! and the API alike. [`sender`] sends one transaction (directly, or scheduled through the AccessManager
-//! when the signer's role has an execution delay); [`ops`] holds the single operations on one holder.
+//! when the signer's role has an execution delay); [`ops`] holds the single operations on one holder;
+//! [`changes`] builds the deployment's governed changes (types, tiers, roles, pauses, scheduled operations).
 //! May import `domain`, `chain` and `store`; nothing above.
 
+pub mod changes;
 pub mod ops;
 pub mod sender;
 
+pub use changes::{Change, PauseScope, Route};
 pub use ops::{credential_op, membership_op, recover, CredentialOp, MembershipOp};
 pub use sender::{Outcome, Sender, RECEIPT_TIMEOUT};
 

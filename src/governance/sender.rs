@@ -142,6 +142,14 @@ impl<'a> Sender<'a> {
         })
     }
 
+    /// Sends a change by its route.
+    pub async fn apply(&self, change: &super::Change) -> Result<Outcome, GovernanceError> {
+        match change.route {
+            super::Route::Governed => self.governed(change.target, change.input.clone()).await,
+            super::Route::Direct => self.send(change.target, change.input.clone()).await,
+        }
+    }
+
     /// Records an admin action in the audit log.
     pub async fn audit(
         &self,
