@@ -9,6 +9,7 @@ pub mod badges;
 pub mod cache;
 pub mod error;
 pub mod metadata;
+pub mod observe;
 pub mod page;
 pub mod public;
 
@@ -30,7 +31,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
-use crate::indexer::progress::METRICS;
 use crate::store::Store;
 
 /// What every handler reads.
@@ -274,7 +274,7 @@ pub fn router(state: AppState) -> Router {
         .route("/verify/{address}", get(page::verify_address))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(observe::metrics))
         .route("/openapi.json", get(openapi))
         .route("/docs", get(page::docs))
         .fallback(not_found)
@@ -296,6 +296,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(observe::track))
 }
 
 pub use crate::credentials::metadata::escape;
@@ -388,13 +389,6 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             chain_head: head,
             indexed_block: indexed,
         }),
-    )
-}
-
-async fn metrics() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        METRICS.render(),
     )
 }
 

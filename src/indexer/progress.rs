@@ -1,57 +1,23 @@
-//! Backfill progress: blocks and events per second, logged every few seconds and exported as Prometheus
-//! metrics (the HTTP server's `/metrics` renders [`METRICS`]).
+//! Backfill progress: blocks and events per second, logged every few seconds and recorded as Prometheus
+//! metrics in [`crate::telemetry::metrics::REGISTRY`] (the HTTP server's `/metrics` renders it).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::follow::Step;
+use super::follow::{FollowError, Step};
+use crate::telemetry::metrics::{self as m, REGISTRY};
 
-/// Process-wide indexer counters.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Blocks indexed since start.
-    pub blocks: AtomicU64,
-    /// Events stored since start.
-    pub events: AtomicU64,
-    /// Last indexed block.
-    pub indexed_block: AtomicU64,
-    /// Reorgs unwound since start.
-    pub reorgs: AtomicU64,
-    /// Blocks per second over the last report interval, ×1000.
-    pub blocks_per_sec_milli: AtomicU64,
-    /// Events per second over the last report interval, ×1000.
-    pub events_per_sec_milli: AtomicU64,
-}
-
-/// The indexer metrics of this process.
-pub static METRICS: Metrics = Metrics {
-    blocks: AtomicU64::new(0),
-    events: AtomicU64::new(0),
-    indexed_block: AtomicU64::new(0),
-    reorgs: AtomicU64::new(0),
-    blocks_per_sec_milli: AtomicU64::new(0),
-    events_per_sec_milli: AtomicU64::new(0),
-};
-
-impl Metrics {
-    /// Prometheus text exposition of the counters.
-    pub fn render(&self) -> String {
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        format!(
-            "# HELP laurel_indexer_blocks_total Blocks indexed by this process.\n# TYPE laurel_indexer_blocks_total counter\nlaurel_indexer_blocks_total {}\n\
-             # HELP laurel_indexer_events_total Events stored by this process.\n# TYPE laurel_indexer_events_total counter\nlaurel_indexer_events_total {}\n\
-             # HELP laurel_indexer_indexed_block Last block indexed.\n# TYPE laurel_indexer_indexed_block gauge\nlaurel_indexer_indexed_block {}\n\
-             # HELP laurel_indexer_reorgs_total Reorgs unwound.\n# TYPE laurel_indexer_reorgs_total counter\nlaurel_indexer_reorgs_total {}\n\
-             # HELP laurel_indexer_blocks_per_second Recent indexing rate.\n# TYPE laurel_indexer_blocks_per_second gauge\nlaurel_indexer_blocks_per_second {:.3}\n\
-             # HELP laurel_indexer_events_per_second Recent event rate.\n# TYPE laurel_indexer_events_per_second gauge\nlaurel_indexer_events_per_second {:.3}\n",
-            g(&self.blocks),
-            g(&self.events),
-            g(&self.indexed_block),
-            g(&self.reorgs),
-            g(&self.blocks_per_sec_milli) as f64 / 1000.0,
-            g(&self.events_per_sec_milli) as f64 / 1000.0,
-        )
-    }
+/// Counts a failed step by its kind of error (`laurel_indexer_step_errors_total{kind}`).
+pub fn record_error(e: &FollowError) {
+    let kind = match e {
+        FollowError::Rpc(_) | FollowError::MissingBlock(_) => "rpc",
+        FollowError::Store(_) => "store",
+        FollowError::Fold(_) => "fold",
+        FollowError::Decode(_) => "decode",
+        FollowError::NotRegistered(_) => "not_registered",
+        FollowError::NoProgress { .. } | FollowError::Behind { .. } => "behind",
+        FollowError::ReorgTooDeep { .. } => "reorg_too_deep",
+    };
+    REGISTRY.add(m::INDEXER_ERRORS, &[("kind", kind)], 1.0);
 }
 
 /// Accumulates steps and reports rates every `every`.
@@ -87,13 +53,13 @@ impl Progress {
                 let blocks = to - from + 1;
                 self.blocks += blocks;
                 self.events += events;
-                METRICS.blocks.fetch_add(blocks, Ordering::Relaxed);
-                METRICS.events.fetch_add(events, Ordering::Relaxed);
-                METRICS.indexed_block.store(to, Ordering::Relaxed);
+                REGISTRY.add(m::INDEXER_BLOCKS, &[], blocks as f64);
+                REGISTRY.add(m::INDEXER_EVENTS, &[], events as f64);
+                REGISTRY.set(m::INDEXER_BLOCK, &[], to as f64);
             }
             Step::Unwound { to, events } => {
-                METRICS.reorgs.fetch_add(1, Ordering::Relaxed);
-                METRICS.indexed_block.store(to, Ordering::Relaxed);
+                REGISTRY.add(m::INDEXER_REORGS, &[], 1.0);
+                REGISTRY.set(m::INDEXER_BLOCK, &[], to as f64);
                 tracing::warn!(fork = to, removed = events, "reorg: mirror rolled back");
             }
             _ => {}
@@ -102,15 +68,11 @@ impl Progress {
         if elapsed >= self.every {
             let s = elapsed.as_secs_f64();
             let (bps, eps) = (self.blocks as f64 / s, self.events as f64 / s);
-            METRICS
-                .blocks_per_sec_milli
-                .store((bps * 1000.0) as u64, Ordering::Relaxed);
-            METRICS
-                .events_per_sec_milli
-                .store((eps * 1000.0) as u64, Ordering::Relaxed);
+            REGISTRY.set(m::INDEXER_BLOCK_RATE, &[], (bps * 1000.0).round() / 1000.0);
+            REGISTRY.set(m::INDEXER_EVENT_RATE, &[], (eps * 1000.0).round() / 1000.0);
             if self.blocks > 0 {
                 tracing::info!(
-                    block = METRICS.indexed_block.load(Ordering::Relaxed),
+                    block = REGISTRY.value(m::INDEXER_BLOCK, &[]).unwrap_or(0.0) as u64,
                     blocks_per_s = format!("{bps:.0}"),
                     events_per_s = format!("{eps:.0}"),
                     "indexing"

@@ -98,6 +98,7 @@ pub async fn run(
                 Duration::ZERO
             }
             Err(e) => {
+                super::progress::record_error(&e);
                 tracing::warn!(error = %e, "indexer step failed; retrying");
                 Duration::from_secs(2)
             }

@@ -28,6 +28,7 @@ use crate::config::Settings;
 use crate::domain::token::batch_entry;
 use crate::store::issuance::{Mined, OpenBatch, Request, SignedTx};
 use crate::store::{Store, StoreError};
+use crate::telemetry::metrics::{self as m, REGISTRY};
 
 /// Gas one credential of a batch needs, with calldata, rounded up (measured ≈ 27,100 + 1,024 calldata).
 pub const GAS_PER_CREDENTIAL: u64 = 29_000;
@@ -165,6 +166,7 @@ impl Worker {
             }
         }
         t.open = in_flight;
+        REGISTRY.set(m::WORKER_IN_FLIGHT, &[], in_flight as f64);
         Ok(t)
     }
 
@@ -251,6 +253,7 @@ impl Worker {
                     let (index, reason) = self.first_refused(type_id, &claim.requests, why).await?;
                     let id = claim.requests[index].id;
                     tracing::warn!(request = id, %reason, "request refused by simulation");
+                    REGISTRY.add(m::WORKER_REQUESTS_REFUSED, &[], 1.0);
                     claim.fail(&[id], &reason).await?;
                     t.failed += 1;
                 }
@@ -280,6 +283,7 @@ impl Worker {
             .commit_batch(self.signer, nonce, gas_limit, &signed)
             .await?;
         tracing::info!(batch, nonce, size, tx = %signed.hash, "batch recorded; broadcasting");
+        REGISTRY.add(m::WORKER_BATCHES_SENT, &[], 1.0);
         crash_point("after-record");
         self.broadcast(&signed).await;
         Ok(Some(batch))
@@ -408,6 +412,7 @@ impl Worker {
             if ok {
                 if !b.mined {
                     self.store.batch_mined(b.id, &mined).await?;
+                    REGISTRY.add(m::WORKER_BATCHES_MINED, &[], 1.0);
                     t.mined += 1;
                 }
                 return Ok(false);
@@ -417,6 +422,7 @@ impl Worker {
                 mined.block_number
             );
             tracing::warn!(batch = b.id, %why, "batch reverted; its requests go back to the queue");
+            REGISTRY.add(m::WORKER_BATCHES_ABANDONED, &[("reason", "reverted")], 1.0);
             self.store
                 .batch_abandoned(b.id, true, &why, self.config.max_attempts)
                 .await?;
@@ -457,6 +463,11 @@ impl Worker {
                 b.nonce, self.signer
             );
             tracing::warn!(batch = b.id, %why, "batch dropped; its requests go back to the queue");
+            REGISTRY.add(
+                m::WORKER_BATCHES_ABANDONED,
+                &[("reason", "nonce_taken")],
+                1.0,
+            );
             self.store
                 .batch_abandoned(b.id, false, &why, self.config.max_attempts)
                 .await?;
@@ -479,6 +490,7 @@ impl Worker {
             self.store.add_replacement(b.id, &signed).await?;
             tracing::info!(batch = b.id, old = %latest.hash, new = %signed.hash, max_fee, "replacing a stuck transaction");
             self.broadcast(&signed).await;
+            REGISTRY.add(m::WORKER_FEE_BUMPS, &[], 1.0);
             t.bumped += 1;
         } else if latest
             .sent_secs_ago
@@ -536,6 +548,7 @@ pub async fn run(worker: Arc<Worker>, poll: Duration, mut shutdown: watch::Recei
             Ok(t) if !t.sent.is_empty() || t.mined > 0 => Duration::ZERO.max(poll / 4),
             Ok(_) => poll,
             Err(e) => {
+                REGISTRY.add(m::WORKER_TICK_ERRORS, &[], 1.0);
                 tracing::warn!(error = %e, "issuance worker tick failed; retrying");
                 Duration::from_secs(2)
             }

@@ -167,6 +167,8 @@ pub struct Mined {
 pub struct QueueStats {
     /// Requests waiting for a batch.
     pub queued: u64,
+    /// Age of the oldest request waiting for a batch, seconds (0 when none waits).
+    pub oldest_queued_secs: f64,
     /// Requests in sent batches.
     pub submitted: u64,
     /// Requests confirmed by the indexer.
@@ -641,7 +643,9 @@ impl Store {
     /// Counts and costs of `chain_id`'s queue.
     pub async fn queue_stats(&self, chain_id: u64) -> Result<QueueStats, StoreError> {
         let counts = sqlx::query!(
-            r#"SELECT state AS "state!", count(*) AS "n!" FROM issuance_requests WHERE chain_id = $1 GROUP BY state"#,
+            r#"SELECT state AS "state!", count(*) AS "n!",
+                      extract(epoch FROM now() - min(created_at))::float8 AS "oldest_secs!"
+               FROM issuance_requests WHERE chain_id = $1 GROUP BY state"#,
             i(chain_id)
         )
         .fetch_all(self.pool())
@@ -650,7 +654,10 @@ impl Store {
         for c in counts {
             let n = c.n as u64;
             match c.state.as_str() {
-                "queued" => s.queued = n,
+                "queued" => {
+                    s.queued = n;
+                    s.oldest_queued_secs = c.oldest_secs.max(0.0);
+                }
                 "submitted" => s.submitted = n,
                 "confirmed" => s.confirmed = n,
                 _ => s.failed = n,

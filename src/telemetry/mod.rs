@@ -1,5 +1,8 @@
-//! Telemetry: tracing set up once per process (stderr, filtered by `LAUREL_LOG`). The Prometheus metrics
-//! of `/metrics` are the indexer's counters today (`indexer::progress`).
+//! Telemetry: tracing set up once per process (stderr, filtered by `LAUREL_LOG`), and the process's
+//! Prometheus metrics ([`metrics`]): HTTP requests by route, the issuance worker, the indexer, and the queue
+//! gauges `/metrics` reads from the store when it is scraped.
+
+pub mod metrics;
 
 /// Logs to stderr, filtered by `LAUREL_LOG` (e.g. `info,laurel=debug`) or else by `default`; sqlx at warn.
 pub fn init_tracing(default: &str) {

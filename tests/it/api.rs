@@ -80,6 +80,12 @@ pub(crate) async fn start(h: &Harness) -> Result<(super::issuance::Serve, String
     Ok((serve, base, head))
 }
 
+/// The value of one series (`name{labels}` exactly as rendered) in a Prometheus text exposition.
+pub(crate) fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 pub(crate) async fn get(base: &str, path: &str) -> Result<(u16, Value)> {
     json_of(reqwest::get(format!("{base}{path}")).await?).await
 }
@@ -295,7 +301,24 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
         .await?
         .text()
         .await?;
-    assert!(metrics.contains("laurel_indexer_events_total"), "{metrics}");
+    assert!(
+        metric(&metrics, "laurel_indexer_events_total").is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    assert!(
+        metric(&metrics, "laurel_indexer_indexed_block").is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    let types_ok = "laurel_http_requests_total{method=\"GET\",route=\"/v1/types\",status=\"200\"}";
+    assert!(
+        metric(&metrics, types_ok).is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    let unmatched = "laurel_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}";
+    assert!(
+        metric(&metrics, unmatched).is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
 
     // CORS is open for the public reads, and every response carries a request id.
     let r = reqwest::Client::new()
@@ -621,6 +644,54 @@ async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() ->
         }
     }
     assert_eq!(h.mints().await?, 2);
+
+    // /metrics counts the requests above by route template, method and status, and shows the worker's
+    // batches and the queue as the store holds it.
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let posted = |status: &str| {
+        metric(
+            &text,
+            &format!(
+                "laurel_http_requests_total{{method=\"POST\",route=\"/v1/issuances\",status=\"{status}\"}}"
+            ),
+        )
+    };
+    assert_eq!(posted("401"), Some(2.0), "{text}");
+    assert_eq!(posted("403"), Some(1.0), "{text}");
+    assert_eq!(posted("413"), Some(1.0), "{text}");
+    assert!(posted("202").is_some_and(|n| n >= 1.0), "{text}");
+    let polled =
+        "laurel_http_requests_total{method=\"GET\",route=\"/v1/issuances/{id}\",status=\"200\"}";
+    assert!(metric(&text, polled).is_some_and(|n| n >= 2.0), "{text}");
+    assert!(
+        !text.contains(&format!("route=\"/v1/issuances/{}", ids[0])),
+        "raw paths are not labels: {text}"
+    );
+    let sent = metric(&text, "laurel_worker_batches_sent_total").unwrap_or(0.0);
+    let mined = metric(&text, "laurel_worker_batches_mined_total").unwrap_or(0.0);
+    assert!(sent >= 1.0 && mined >= 1.0 && mined <= sent, "{text}");
+    assert_eq!(
+        metric(&text, "laurel_queue_requests{status=\"confirmed\"}"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "laurel_queue_requests{status=\"queued\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "laurel_queue_oldest_pending_age_seconds"),
+        Some(0.0),
+        "{text}"
+    );
+    let timed =
+        "laurel_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/issuances\"}";
+    assert!(metric(&text, timed).is_some_and(|n| n >= 5.0), "{text}");
+
     let r = reqwest::Client::new()
         .get(format!("{base}/v1/issuances/999999"))
         .bearer_auth(&reader)

@@ -1,0 +1,426 @@
+//! The process's metrics registry, rendered in the Prometheus text exposition format (version 0.0.4).
+//!
+//! Each metric is declared once, as a [`Def`] constant (name, help, kind); a series is a metric with one set
+//! of label values. Recording takes one short lock: the volumes here (HTTP requests, worker ticks, indexer
+//! steps) are far below where that matters. Label values are escaped as the format requires; callers keep
+//! them bounded (routes are axum's matched path templates, never raw paths).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// What kind of metric a [`Def`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only goes up (reset when the process starts).
+    Counter,
+    /// A value that is set.
+    Gauge,
+    /// Observations counted into [`BUCKETS`] (seconds), with their sum and count.
+    Histogram,
+}
+
+/// A metric's name, help text and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Def {
+    /// The metric's name (`laurel_…`; counters end in `_total`).
+    pub name: &'static str,
+    /// One line saying what it measures.
+    pub help: &'static str,
+    /// Its kind.
+    pub kind: Kind,
+}
+
+/// Upper bounds (seconds) of the histogram buckets, from 5 ms to 10 s; `+Inf` is implied.
+pub const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// HTTP requests answered, by route template, method and status code.
+pub const HTTP_REQUESTS: Def = Def {
+    name: "laurel_http_requests_total",
+    help: "HTTP requests answered, by route template, method and status code.",
+    kind: Kind::Counter,
+};
+/// Time to answer HTTP requests, by route template and method.
+pub const HTTP_DURATION: Def = Def {
+    name: "laurel_http_request_duration_seconds",
+    help: "Time to answer HTTP requests, by route template and method.",
+    kind: Kind::Histogram,
+};
+/// HTTP requests being answered now.
+pub const HTTP_IN_FLIGHT: Def = Def {
+    name: "laurel_http_requests_in_flight",
+    help: "HTTP requests being answered now.",
+    kind: Kind::Gauge,
+};
+/// Batches the worker signed and recorded.
+pub const WORKER_BATCHES_SENT: Def = Def {
+    name: "laurel_worker_batches_sent_total",
+    help: "Issuance batches signed, recorded and broadcast by this process.",
+    kind: Kind::Counter,
+};
+/// Batches whose transaction was mined successfully.
+pub const WORKER_BATCHES_MINED: Def = Def {
+    name: "laurel_worker_batches_mined_total",
+    help: "Issuance batches whose transaction was mined successfully.",
+    kind: Kind::Counter,
+};
+/// Batches given up on, by reason (`reverted`, `nonce_taken`); their requests go back to the queue.
+pub const WORKER_BATCHES_ABANDONED: Def = Def {
+    name: "laurel_worker_batches_abandoned_total",
+    help: "Issuance batches given up on, by reason; their requests go back to the queue.",
+    kind: Kind::Counter,
+};
+/// Requests the chain refused in simulation (failed alone).
+pub const WORKER_REQUESTS_REFUSED: Def = Def {
+    name: "laurel_worker_requests_refused_total",
+    help: "Issuance requests the chain refused in simulation, failed alone.",
+    kind: Kind::Counter,
+};
+/// Stuck transactions replaced with higher fees.
+pub const WORKER_FEE_BUMPS: Def = Def {
+    name: "laurel_worker_fee_bumps_total",
+    help: "Stuck batch transactions replaced with higher fees.",
+    kind: Kind::Counter,
+};
+/// Worker ticks that failed (RPC or store), retried.
+pub const WORKER_TICK_ERRORS: Def = Def {
+    name: "laurel_worker_tick_errors_total",
+    help: "Issuance worker ticks that failed and were retried.",
+    kind: Kind::Counter,
+};
+/// Batches sent and not yet mined, after the last tick.
+pub const WORKER_IN_FLIGHT: Def = Def {
+    name: "laurel_worker_batches_in_flight",
+    help: "Issuance batches sent and not yet mined, after the worker's last tick.",
+    kind: Kind::Gauge,
+};
+/// Issuance requests by status (read from the store when scraped).
+pub const QUEUE_REQUESTS: Def = Def {
+    name: "laurel_queue_requests",
+    help: "Issuance requests in the store, by status (read when scraped).",
+    kind: Kind::Gauge,
+};
+/// Age of the oldest request not yet sent (0 when none waits).
+pub const QUEUE_OLDEST_PENDING: Def = Def {
+    name: "laurel_queue_oldest_pending_age_seconds",
+    help: "Age of the oldest issuance request not yet sent, 0 when none waits (read when scraped).",
+    kind: Kind::Gauge,
+};
+/// Blocks indexed.
+pub const INDEXER_BLOCKS: Def = Def {
+    name: "laurel_indexer_blocks_total",
+    help: "Blocks indexed by this process.",
+    kind: Kind::Counter,
+};
+/// Events stored.
+pub const INDEXER_EVENTS: Def = Def {
+    name: "laurel_indexer_events_total",
+    help: "Events stored by this process.",
+    kind: Kind::Counter,
+};
+/// Last block indexed.
+pub const INDEXER_BLOCK: Def = Def {
+    name: "laurel_indexer_indexed_block",
+    help: "Last block indexed.",
+    kind: Kind::Gauge,
+};
+/// Reorgs unwound.
+pub const INDEXER_REORGS: Def = Def {
+    name: "laurel_indexer_reorgs_total",
+    help: "Reorgs unwound.",
+    kind: Kind::Counter,
+};
+/// Recent indexing rate, blocks per second.
+pub const INDEXER_BLOCK_RATE: Def = Def {
+    name: "laurel_indexer_blocks_per_second",
+    help: "Recent indexing rate.",
+    kind: Kind::Gauge,
+};
+/// Recent event rate, events per second.
+pub const INDEXER_EVENT_RATE: Def = Def {
+    name: "laurel_indexer_events_per_second",
+    help: "Recent event rate.",
+    kind: Kind::Gauge,
+};
+/// Indexer steps that failed, by error kind.
+pub const INDEXER_ERRORS: Def = Def {
+    name: "laurel_indexer_step_errors_total",
+    help: "Indexer steps that failed, by error kind.",
+    kind: Kind::Counter,
+};
+
+/// The metrics every scrape shows, recorded or not (a zero is an answer; a missing series is not).
+const ALWAYS: [Def; 9] = [
+    WORKER_BATCHES_SENT,
+    WORKER_BATCHES_MINED,
+    WORKER_REQUESTS_REFUSED,
+    WORKER_FEE_BUMPS,
+    WORKER_TICK_ERRORS,
+    INDEXER_BLOCKS,
+    INDEXER_EVENTS,
+    INDEXER_REORGS,
+    HTTP_IN_FLIGHT,
+];
+
+#[derive(Debug, Clone)]
+enum Value {
+    Number(f64),
+    Histogram {
+        buckets: [u64; BUCKETS.len()],
+        sum: f64,
+        count: u64,
+    },
+}
+
+/// A series' label names and values.
+pub type Labels = Vec<(&'static str, String)>;
+/// A series computed at scrape time: its metric, labels and value.
+pub type Sample = (Def, Labels, f64);
+type Families = BTreeMap<&'static str, (Def, BTreeMap<Labels, Value>)>;
+
+/// A set of metrics and their series.
+#[derive(Debug, Default)]
+pub struct Registry {
+    families: Mutex<Families>,
+}
+
+/// This process's registry (what `/metrics` renders).
+pub static REGISTRY: Registry = Registry {
+    families: Mutex::new(BTreeMap::new()),
+};
+
+impl Registry {
+    fn with(&self, def: Def, labels: &[(&'static str, &str)], f: impl FnOnce(&mut Value)) {
+        let labels = sorted(labels);
+        let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        let (_, series) = families
+            .entry(def.name)
+            .or_insert_with(|| (def, BTreeMap::new()));
+        let value = series.entry(labels).or_insert_with(|| match def.kind {
+            Kind::Histogram => Value::Histogram {
+                buckets: [0; BUCKETS.len()],
+                sum: 0.0,
+                count: 0,
+            },
+            Kind::Counter | Kind::Gauge => Value::Number(0.0),
+        });
+        f(value);
+    }
+
+    /// Adds `n` to a counter (or gauge).
+    pub fn add(&self, def: Def, labels: &[(&'static str, &str)], n: f64) {
+        self.with(def, labels, |v| {
+            if let Value::Number(x) = v {
+                *x += n;
+            }
+        });
+    }
+
+    /// Sets a gauge.
+    pub fn set(&self, def: Def, labels: &[(&'static str, &str)], n: f64) {
+        self.with(def, labels, |v| {
+            if let Value::Number(x) = v {
+                *x = n;
+            }
+        });
+    }
+
+    /// Records one observation (seconds) in a histogram.
+    pub fn observe(&self, def: Def, labels: &[(&'static str, &str)], secs: f64) {
+        self.with(def, labels, |v| {
+            if let Value::Histogram {
+                buckets,
+                sum,
+                count,
+            } = v
+            {
+                for (b, le) in buckets.iter_mut().zip(BUCKETS) {
+                    if secs <= le {
+                        *b += 1;
+                    }
+                }
+                *sum += secs;
+                *count += 1;
+            }
+        });
+    }
+
+    /// The current value of one series of a counter or gauge (None when it was never recorded).
+    pub fn value(&self, def: Def, labels: &[(&'static str, &str)]) -> Option<f64> {
+        let labels = sorted(labels);
+        let families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        match families.get(def.name)?.1.get(&labels)? {
+            Value::Number(x) => Some(*x),
+            Value::Histogram { .. } => None,
+        }
+    }
+
+    /// Every metric in the text exposition format, families sorted by name, with `extra` (series computed
+    /// at scrape time, such as the queue gauges) merged in.
+    pub fn render(&self, extra: &[Sample]) -> String {
+        for def in ALWAYS {
+            self.add(def, &[], 0.0);
+        }
+        let mut families = self
+            .families
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (def, labels, v) in extra {
+            families
+                .entry(def.name)
+                .or_insert_with(|| (*def, BTreeMap::new()))
+                .1
+                .insert(labels.clone(), Value::Number(*v));
+        }
+        let mut out = String::new();
+        for (name, (def, series)) in &families {
+            let kind = match def.kind {
+                Kind::Counter => "counter",
+                Kind::Gauge => "gauge",
+                Kind::Histogram => "histogram",
+            };
+            let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} {kind}", def.help);
+            for (labels, value) in series {
+                match value {
+                    Value::Number(x) => {
+                        let _ = writeln!(out, "{name}{} {}", label_text(labels, None), number(*x));
+                    }
+                    Value::Histogram {
+                        buckets,
+                        sum,
+                        count,
+                    } => {
+                        for (b, le) in buckets.iter().zip(BUCKETS) {
+                            let le = number(le);
+                            let _ =
+                                writeln!(out, "{name}_bucket{} {b}", label_text(labels, Some(&le)));
+                        }
+                        let all = label_text(labels, Some("+Inf"));
+                        let _ = writeln!(out, "{name}_bucket{all} {count}");
+                        let plain = label_text(labels, None);
+                        let _ = writeln!(out, "{name}_sum{plain} {}", number(*sum));
+                        let _ = writeln!(out, "{name}_count{plain} {count}");
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Labels in name order, so one series has one key (and renders the same) whatever order a caller names them.
+fn sorted(labels: &[(&'static str, &str)]) -> Labels {
+    let mut l: Labels = labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    l.sort();
+    l
+}
+
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+fn label_text(labels: &Labels, le: Option<&str>) -> String {
+    let mut parts: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
+    if let Some(le) = le {
+        parts.push(format!("le=\"{le}\""));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(","))
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_gauges_and_histograms_render_in_the_text_format() {
+        let r = Registry::default();
+        r.add(
+            HTTP_REQUESTS,
+            &[("route", "/v1/types"), ("status", "200")],
+            1.0,
+        );
+        r.add(
+            HTTP_REQUESTS,
+            &[("route", "/v1/types"), ("status", "200")],
+            2.0,
+        );
+        r.set(INDEXER_BLOCK, &[], 42.0);
+        r.observe(HTTP_DURATION, &[("route", "/x")], 0.03);
+        r.observe(HTTP_DURATION, &[("route", "/x")], 20.0);
+        let text = r.render(&[(QUEUE_REQUESTS, vec![("status", "pending".into())], 5.0)]);
+        assert!(
+            text.contains("# TYPE laurel_http_requests_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("laurel_http_requests_total{route=\"/v1/types\",status=\"200\"} 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("laurel_indexer_indexed_block 42\n"), "{text}");
+        assert!(
+            text.contains(
+                "laurel_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.025\"} 0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "laurel_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.05\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "laurel_http_request_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("laurel_http_request_duration_seconds_count{route=\"/x\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("laurel_queue_requests{status=\"pending\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("laurel_worker_batches_sent_total 0\n"),
+            "never-recorded metrics show 0: {text}"
+        );
+        assert_eq!(
+            r.value(HTTP_REQUESTS, &[("route", "/v1/types"), ("status", "200")]),
+            Some(3.0)
+        );
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let r = Registry::default();
+        r.add(INDEXER_ERRORS, &[("kind", "a\"b\\c\nd")], 1.0);
+        let text = r.render(&[]);
+        assert!(
+            text.contains(r#"laurel_indexer_step_errors_total{kind="a\"b\\c\nd"} 1"#),
+            "{text}"
+        );
+    }
+}
