@@ -1,0 +1,227 @@
+//! The queue of requests: reads by id and holder, the worker's claim (`FOR UPDATE SKIP LOCKED`), waiting notes.
+
+use alloy::primitives::{Address, B256};
+use sqlx::{Postgres, Transaction};
+
+use super::batches::SignedTx;
+use super::{Request, RequestState};
+use crate::store::{b256, i, Store, StoreError};
+
+/// A claimed set of queued requests and the open transaction that holds their row locks. Dropping it
+/// without [`Claim::commit`] releases them untouched.
+pub struct Claim {
+    tx: Transaction<'static, Postgres>,
+    chain_id: u64,
+    /// The credential type all claimed requests share.
+    pub type_id: u64,
+    /// Claimed requests, oldest first.
+    pub requests: Vec<Request>,
+}
+
+impl Claim {
+    /// Marks claimed requests failed for good with `error` (a revert no retry can fix) and drops them
+    /// from this claim.
+    pub async fn fail(&mut self, ids: &[i64], error: &str) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE issuance_requests SET state = 'failed', error = $2, updated_at = now() WHERE id = ANY($1)",
+            ids,
+            error
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        self.requests.retain(|r| !ids.contains(&r.id));
+        Ok(())
+    }
+
+    /// Allocates the next nonce of `signer`: the larger of the stored next nonce and `chain_next` (the
+    /// chain's pending transaction count), locking the signer's row until commit.
+    pub async fn allocate_nonce(
+        &mut self,
+        signer: Address,
+        chain_next: u64,
+    ) -> Result<u64, StoreError> {
+        let n = sqlx::query_scalar!(
+            "INSERT INTO signer_nonces (chain_id, signer, next_nonce) VALUES ($1, $2, $3::bigint + 1)
+             ON CONFLICT (chain_id, signer) DO UPDATE
+                 SET next_nonce = GREATEST(signer_nonces.next_nonce, $3::bigint) + 1
+             RETURNING next_nonce - 1 AS \"n!\"",
+            i(self.chain_id),
+            signer.as_slice(),
+            i(chain_next)
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(n as u64)
+    }
+
+    /// Records the batch of the remaining requests and its first signed transaction, marks the requests
+    /// submitted, and commits. The transaction must be broadcast only after this returns.
+    pub async fn commit_batch(
+        mut self,
+        signer: Address,
+        nonce: u64,
+        gas_limit: u64,
+        signed: &SignedTx,
+    ) -> Result<i64, StoreError> {
+        let batch_id = sqlx::query_scalar!(
+            "INSERT INTO issuance_batches (chain_id, type_id, signer, nonce, size, gas_limit)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            i(self.chain_id),
+            i(self.type_id),
+            signer.as_slice(),
+            i(nonce),
+            self.requests.len() as i32,
+            i(gas_limit)
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO batch_transactions (tx_hash, batch_id, max_fee_per_gas, max_priority_fee_per_gas, raw)
+             VALUES ($1, $2, $3, $4, $5)",
+            signed.hash.as_slice(),
+            batch_id,
+            signed.max_fee_per_gas as i64,
+            signed.max_priority_fee_per_gas as i64,
+            &signed.raw
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        let ids: Vec<i64> = self.requests.iter().map(|r| r.id).collect();
+        sqlx::query!(
+            "UPDATE issuance_requests SET state = 'submitted', batch_id = $2, error = NULL, updated_at = now()
+             WHERE id = ANY($1)",
+            &ids,
+            batch_id
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(batch_id)
+    }
+
+    /// Commits what was decided so far (failed requests) without recording a batch.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The requests with these ids (missing ids are skipped), in id order.
+    pub async fn requests(&self, ids: &[i64]) -> Result<Vec<Request>, StoreError> {
+        let rows = sqlx::query!(
+            "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
+                    confirmed_tx, confirmed_block, attempts
+             FROM issuance_requests WHERE id = ANY($1) ORDER BY id",
+            ids
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|r| request_from_row!(r)).collect())
+    }
+
+    /// The live (queued or submitted) requests of `chain_id` for `holder`.
+    pub async fn open_requests_of(
+        &self,
+        chain_id: u64,
+        holder: Address,
+    ) -> Result<Vec<Request>, StoreError> {
+        let rows = sqlx::query!(
+            "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
+                    confirmed_tx, confirmed_block, attempts
+             FROM issuance_requests WHERE chain_id = $1 AND holder = $2 AND state IN ('queued', 'submitted')
+             ORDER BY id",
+            i(chain_id),
+            holder.as_slice()
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|r| request_from_row!(r)).collect())
+    }
+
+    /// Claims up to `max` queued requests of one credential type (the type of the oldest claimable request),
+    /// skipping rows other workers hold. None when nothing is claimable.
+    pub async fn claim(&self, chain_id: u64, max: u64) -> Result<Option<Claim>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let first = sqlx::query_scalar!(
+            "SELECT type_id FROM issuance_requests WHERE chain_id = $1 AND state = 'queued'
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            i(chain_id)
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(type_id) = first else {
+            return Ok(None);
+        };
+        let rows = sqlx::query!(
+            "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
+                    confirmed_tx, confirmed_block, attempts
+             FROM issuance_requests WHERE chain_id = $1 AND state = 'queued' AND type_id = $2
+             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
+            i(chain_id),
+            type_id,
+            i(max)
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Claim {
+            tx,
+            chain_id,
+            type_id: type_id as u64,
+            requests: rows.into_iter().map(|r| request_from_row!(r)).collect(),
+        }))
+    }
+
+    /// Notes why queued requests of a type are waiting (e.g. the type is paused), without changing state.
+    pub async fn note_waiting(
+        &self,
+        chain_id: u64,
+        type_id: u64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE issuance_requests SET error = $3, updated_at = now()
+             WHERE chain_id = $1 AND type_id = $2 AND state = 'queued' AND error IS DISTINCT FROM $3",
+            i(chain_id),
+            i(type_id),
+            reason
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// (holder, state) of every request of `chain_id`, in id order.
+    pub async fn request_states(
+        &self,
+        chain_id: u64,
+    ) -> Result<Vec<(Address, String)>, StoreError> {
+        let rows = sqlx::query!(
+            "SELECT holder, state FROM issuance_requests WHERE chain_id = $1 ORDER BY id",
+            i(chain_id)
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (Address::from_slice(&r.holder), r.state))
+            .collect())
+    }
+
+    /// The transaction carrying request `id`'s batch: the mined one, else the newest signed one.
+    pub async fn request_tx(&self, id: i64) -> Result<Option<B256>, StoreError> {
+        let hash = sqlx::query_scalar!(
+            r#"SELECT coalesce(b.tx_hash, (SELECT t.tx_hash FROM batch_transactions t WHERE t.batch_id = b.id
+                                           ORDER BY t.created_at DESC, t.tx_hash LIMIT 1)) AS "hash"
+               FROM issuance_requests r JOIN issuance_batches b ON b.id = r.batch_id WHERE r.id = $1"#,
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .flatten();
+        Ok(hash.as_deref().map(b256))
+    }
+}
