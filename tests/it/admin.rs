@@ -8,7 +8,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::issuance::{holder, Harness};
+use super::support::{holder, Harness};
 
 /// `laurel verify --json` for `holder` and `type_id`: (chain status, mirror status, chain valid, mirror expiry).
 fn verify(h: &Harness, who: Address, type_id: u64) -> Result<(String, String, bool, u64)> {

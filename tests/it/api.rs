@@ -9,7 +9,7 @@ use alloy::transports::http::reqwest;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use super::issuance::{holder, Harness};
+use super::support::{holder, Harness};
 
 /// Issues the harness's type to holder(1) and holder(2) through the CLI, then revokes holder(2)'s with
 /// `reason`; returns the two holders.
@@ -62,7 +62,7 @@ async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
 
 /// Starts `laurel serve` on a free port and waits until it is ready (node, database, indexer) and its mirror
 /// reflects the chain head; returns the process and the base URL.
-pub(crate) async fn start(h: &Harness) -> Result<(super::issuance::Serve, String, u64)> {
+pub(crate) async fn start(h: &Harness) -> Result<(super::support::Serve, String, u64)> {
     // Port 0: the kernel picks a free port and the server reports it (no window for another test to take it).
     let mut serve = h.serve(0, &[])?;
     let base = format!("http://{}", serve.listening_addr(Duration::from_secs(60))?);

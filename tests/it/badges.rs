@@ -15,7 +15,7 @@ use laurel::credentials::canonical::canonical;
 use serde_json::Value;
 
 use super::api::{get, issue_two_revoke_second, start};
-use super::issuance::{holder, Harness};
+use super::support::{holder, Harness};
 
 /// The schema 1EdTech publishes for `AchievementCredential` (draft 2019-09), kept beside the tests.
 fn schema() -> Result<jsonschema::Validator> {

@@ -10,10 +10,40 @@ use anyhow::{bail, Context, Result};
 
 use super::support::{admin_database_url, root, tempdir};
 
+/// A port the kernel just had free. Another process may take it before `laurel dev` binds it: that race is
+/// why [`start_on_free_ports`] retries when laurel dev reports a port taken.
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// Starts `laurel dev` on fresh free ports (with `extra` arguments), choosing new ports and trying again, at
+/// most three times, when it exits because one was taken meanwhile; returns the process, its banner and
+/// the HTTP port.
+fn start_on_free_ports(
+    extra: &[&str],
+    state: &std::path::Path,
+    db_url: &str,
+) -> Result<(Dev, String, u16)> {
+    let mut last = None;
+    for _ in 0..3 {
+        let (anvil_port, http_port) = (free_port()?, free_port()?);
+        let (a, l) = (anvil_port.to_string(), format!("127.0.0.1:{http_port}"));
+        let mut args = vec!["--anvil-port", a.as_str(), "--listen", l.as_str()];
+        args.extend_from_slice(extra);
+        match start(&args, state, db_url) {
+            Ok((dev, banner)) => return Ok((dev, banner, http_port)),
+            Err(e) => {
+                let stderr = std::fs::read_to_string(state.join("dev.stderr")).unwrap_or_default();
+                if !(stderr.contains("is taken") || stderr.contains("cannot listen")) {
+                    bail!("{e:#}; stderr: {stderr}");
+                }
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.context("no attempt was made")?).context("the ports kept being taken by others")
 }
 
 struct Dev(Child);
@@ -46,7 +76,7 @@ fn start(args: &[&str], state: &std::path::Path, db_url: &str) -> Result<(Dev, S
         .env("LAUREL_LOG", "warn")
         .current_dir(state)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(state.join("dev.stderr"))?);
     let mut child = Dev(cmd.spawn()?);
     let stdout = child.0.stdout.take().context("stdout")?;
     let (tx, rx) = std::sync::mpsc::channel();
@@ -124,18 +154,8 @@ async fn laurel_dev_brings_the_stack_up_stops_on_ctrl_c_and_resumes() -> Result<
     let state = tempdir()?;
     let admin = admin_database_url()?;
     let db = format!("laurel_it_{}_dev", std::process::id());
-    let (anvil_port, http_port) = (free_port()?, free_port()?);
-    let ports = [
-        "--anvil-port".to_string(),
-        anvil_port.to_string(),
-        "--listen".into(),
-        format!("127.0.0.1:{http_port}"),
-        "--database".into(),
-        db.clone(),
-    ];
-    let mut args: Vec<&str> = ports.iter().map(String::as_str).collect();
-    args.push("--fresh");
-    let (mut dev, banner) = start(&args, &state, &admin)?;
+    let (mut dev, banner, http_port) =
+        start_on_free_ports(&["--database", &db, "--fresh"], &state, &admin)?;
     assert!(
         banner.contains("(new)") && banner.contains("Rust Fundamentals"),
         "{banner}"
@@ -167,8 +187,7 @@ async fn laurel_dev_brings_the_stack_up_stops_on_ctrl_c_and_resumes() -> Result<
     );
 
     // Again, without --fresh: the same chain, deployment and database.
-    args.pop();
-    let (mut dev, banner) = start(&args, &state, &admin)?;
+    let (mut dev, banner, _) = start_on_free_ports(&["--database", &db], &state, &admin)?;
     assert!(banner.contains("(reused)"), "{banner}");
     let (code, out) = with_dev_env(&state, &["verify", holder, "--type", "1"])?;
     assert_eq!(code, 0, "{out}");

@@ -15,7 +15,7 @@ use laurel::issuance::submit::{submit, Mode, Outcome, Submission};
 use laurel::startup::App;
 use laurel::store::issuance::NewRequest;
 
-use super::issuance::Harness;
+use super::support::Harness;
 
 async fn app(h: &Harness) -> Result<(App, Program, Address)> {
     let settings = Settings::resolve(Layer {

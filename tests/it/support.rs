@@ -1,10 +1,20 @@
-//! Helpers shared by the integration tests: repository paths, the npm-installed Foundry tools, anvil.
+//! Helpers shared by the integration tests: repository paths, the npm-installed Foundry tools, anvil, scratch
+//! databases, and the [`Harness`] (a deployed chain, a database and the `laurel` binary's environment) with
+//! the [`Serve`] processes it starts.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
+use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, FixedBytes, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
 use anyhow::{bail, Context, Result};
+use laurel::chain::bindings::CredentialRegistry;
+use laurel::store::Store;
 
 /// The repository root (where Cargo.toml lives).
 pub fn root() -> &'static Path {
@@ -212,5 +222,322 @@ pub fn fake_deployment(deploy_block: u64, registry_byte: u8) -> laurel::chain::D
             recovery: 0,
             admin: 0,
         },
+    }
+}
+
+/// A deployed anvil, a scratch database, one credential type whose issuer is the deployer, and the
+/// environment the `laurel` binary needs to use them.
+pub(crate) struct Harness {
+    pub(crate) node: alloy::node_bindings::AnvilInstance,
+    pub(crate) dir: PathBuf,
+    deployment: PathBuf,
+    pub(crate) db: ScratchDb,
+    pub(crate) key_hex: String,
+    pub(crate) type_id: u64,
+    pub(crate) registry: Address,
+    pub(crate) store: Store,
+}
+
+impl Harness {
+    pub(crate) async fn new() -> Result<Self> {
+        let (node, d, signer) = deployed_stack()?;
+        let wallet = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer.clone()))
+            .connect_http(node.endpoint_url());
+        let reg = CredentialRegistry::new(d.credential_registry, &wallet);
+        let type_id = define_type(&reg, "Rust Fundamentals", 0, signer.address(), 3).await?;
+        let dir = tempdir()?;
+        let deployment = dir.join("31337.json");
+        std::fs::write(&deployment, serde_json::to_vec_pretty(&d)?)?;
+        let db = ScratchDb::new().await?;
+        let store = Store::connect(&db.url).await?;
+        Ok(Self {
+            key_hex: format!("0x{}", alloy::hex::encode(signer.to_bytes())),
+            node,
+            dir,
+            deployment,
+            db,
+            type_id: type_id.to::<u64>(),
+            registry: d.credential_registry,
+            store,
+        })
+    }
+
+    /// Defines a credential type with a lifetime quota of `limit` issuances per issuer; returns its id.
+    pub(crate) async fn define_quota_type(&self, limit: u32) -> Result<u64> {
+        let signer: alloy::signers::local::PrivateKeySigner = self.key_hex.parse()?;
+        let wallet = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer.clone()))
+            .connect_http(self.node.endpoint_url());
+        let reg = CredentialRegistry::new(self.registry, &wallet);
+        let policy = CredentialRegistry::TypePolicy {
+            quotaLimit: limit,
+            ..CredentialRegistry::TypePolicy::plain("Quota", 0, 2)
+        };
+        reg.defineType(policy).send().await?.get_receipt().await?;
+        let id = reg.typeCount().call().await?;
+        reg.setTypeRoles(id, signer.address(), 1)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        Ok(id.to::<u64>())
+    }
+
+    pub(crate) fn laurel(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_laurel"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LAUREL_") || k == "DATABASE_URL" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env("LAUREL_CHAIN", "anvil")
+            .env("LAUREL_RPC_URL", self.node.endpoint())
+            .env("DATABASE_URL", &self.db.url)
+            .env("LAUREL_DEPLOYMENT", &self.deployment)
+            .env("LAUREL_PRIVATE_KEY", &self.key_hex)
+            .env("LAUREL_LOG", "info,sqlx=warn");
+        cmd
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Result<(i32, String)> {
+        let out = self.laurel(args).output()?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok((out.status.code().unwrap_or(-1), text))
+    }
+
+    pub(crate) fn serve(&self, port: u16, extra_env: &[(&str, &str)]) -> Result<Serve> {
+        let mut cmd = self.laurel(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        // Each process logs to its own file in the test directory (kept for a failing test's post-mortem).
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = self
+            .dir
+            .join(format!("serve-{}.log", NEXT.fetch_add(1, Ordering::SeqCst)));
+        let log = std::fs::File::create(&path)?;
+        Ok(Serve(cmd.stdout(Stdio::null()).stderr(log).spawn()?, path))
+    }
+
+    /// Number of credentials minted on chain (Transfer events from the zero address).
+    pub(crate) async fn mints(&self) -> Result<u64> {
+        let provider = ProviderBuilder::new().connect_http(self.node.endpoint_url());
+        let filter = Filter::new()
+            .address(self.registry)
+            .event_signature(CredentialRegistry::Transfer::SIGNATURE_HASH)
+            .topic1(FixedBytes::<32>::ZERO)
+            .from_block(0);
+        Ok(provider.get_logs(&filter).await?.len() as u64)
+    }
+
+    /// Whether `holder` holds a valid credential of the harness's type, asked of the chain.
+    pub(crate) async fn valid_on_chain(&self, holder: Address) -> Result<bool> {
+        let provider = ProviderBuilder::new().connect_http(self.node.endpoint_url());
+        let reg = CredentialRegistry::new(self.registry, &provider);
+        Ok(reg.isValid(holder, U256::from(self.type_id)).call().await?)
+    }
+
+    /// States of every request, by holder, once all are settled (or the deadline passes).
+    pub(crate) async fn wait_settled(
+        &self,
+        expected: usize,
+        secs: u64,
+    ) -> Result<Vec<(Address, String)>> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let rows = self.store.request_states(31337).await?;
+            let settled = rows
+                .iter()
+                .filter(|(_, s)| s == "confirmed" || s == "failed")
+                .count();
+            if rows.len() >= expected && settled == rows.len() {
+                return Ok(rows);
+            }
+            if Instant::now() > deadline {
+                bail!("requests not settled after {secs} s: {rows:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until a live batch other than those in `seen` has its transaction broadcast and not yet mined
+    /// (in the pool, when mining is off); its id and nonce.
+    pub(crate) async fn batch_in_pool(&self, seen: &[i64]) -> Result<(i64, u64)> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let q = self.store.queue_stats(31337).await?;
+            let open = self.store.batch_nonces(31337).await?;
+            if let Some((id, nonce, _)) = open.iter().find(|(id, ..)| !seen.contains(id)) {
+                if q.pending_txs > 0 && q.unsent_txs == 0 {
+                    return Ok((*id, *nonce));
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no new batch was broadcast within 60 s: {q:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Queues credentials of the harness's type for `holder(i)`, i in `range`, with `laurel issue --csv
+    /// --no-wait` (a running `serve` issues them).
+    pub(crate) fn queue_holders(
+        &self,
+        csv: &str,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<()> {
+        let lines: Vec<String> = range.map(|i| format!("{:#x},", holder(i))).collect();
+        let path = self.write_csv(csv, &lines)?;
+        let (code, out) = self.run(&[
+            "issue",
+            "--type",
+            &self.type_id.to_string(),
+            "--csv",
+            &path.display().to_string(),
+            "--no-wait",
+        ])?;
+        anyhow::ensure!(code == 0, "queueing {csv} failed: {out}");
+        Ok(())
+    }
+
+    pub(crate) fn write_csv(&self, name: &str, lines: &[String]) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, format!("holder,expires\n{}\n", lines.join("\n")))?;
+        Ok(path)
+    }
+}
+
+/// `text` without terminal colour codes (`ESC [ … m`), which the log may carry.
+pub(crate) fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub(crate) fn holder(i: u32) -> Address {
+    let mut b = [0u8; 20];
+    b[0] = 0xab;
+    b[16..].copy_from_slice(&i.to_be_bytes());
+    Address::from(b)
+}
+
+/// A `laurel serve` child process, killed when dropped (so a failing test leaves no process behind), and the
+/// file it logs to.
+pub(crate) struct Serve(Child, PathBuf);
+
+impl Serve {
+    /// The address its HTTP server bound (read from its "HTTP listening" log line), waiting up to `timeout`.
+    pub(crate) fn listening_addr(&mut self, timeout: Duration) -> Result<std::net::SocketAddr> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = strip_ansi(&std::fs::read_to_string(&self.1)?);
+            if let Some(addr) = log
+                .lines()
+                .filter(|l| l.contains("HTTP listening"))
+                .find_map(|l| l.split("addr=").nth(1))
+            {
+                let addr = addr.split_whitespace().next().unwrap_or_default();
+                return Ok(addr.parse()?);
+            }
+            if let Some(status) = self.0.try_wait()? {
+                bail!("serve exited ({status}) before listening: {log}");
+            }
+            if Instant::now() > deadline {
+                bail!("serve did not listen within {timeout:?}: {log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits up to `timeout` for a log line containing `needle`.
+    pub(crate) fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while !strip_ansi(&std::fs::read_to_string(&self.1)?).contains(needle) {
+            if Instant::now() > deadline {
+                bail!("serve did not log {needle:?} within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn alive(&mut self) -> Result<bool> {
+        Ok(self.0.try_wait()?.is_none())
+    }
+
+    /// Batches this process recorded and broadcast (its "batch recorded" log lines).
+    pub(crate) fn batches_sent(&self) -> Result<usize> {
+        Ok(std::fs::read_to_string(&self.1)?
+            .lines()
+            .filter(|l| l.contains("batch recorded; broadcasting"))
+            .count())
+    }
+
+    /// Sends SIGTERM (what a process manager sends to stop the service).
+    pub(crate) fn terminate(&self) -> Result<()> {
+        self.signal("TERM")
+    }
+
+    /// Sends the signal `name` (`TERM`, `STOP`, `KILL`, …).
+    pub(crate) fn signal(&self, name: &str) -> Result<()> {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.0.id().to_string()])
+            .status()?
+            .success();
+        anyhow::ensure!(ok, "kill -{name} failed");
+        Ok(())
+    }
+
+    /// Whether the process logged a line containing `needle`.
+    pub(crate) fn logged(&self, needle: &str) -> Result<bool> {
+        Ok(strip_ansi(&std::fs::read_to_string(&self.1)?).contains(needle))
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or None if it is still running.
+    pub(crate) fn wait_for_exit(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<std::process::ExitStatus>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.0.try_wait()? {
+                return Ok(Some(status));
+            }
+            if std::time::Instant::now() > deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub(crate) fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
