@@ -164,7 +164,7 @@ async fn bench_issue(n: u64) -> Result<()> {
     let requests: Vec<NewRequest> = (0..n)
         .map(|i| NewRequest {
             idempotency_key: format!("bench-{i}"),
-            type_id,
+            type_id: laurel::domain::TypeId::new(type_id).expect("the bench's type id"),
             holder: holder(i),
             expires_at: 0,
             evidence: B256::repeat_byte(7),

@@ -20,6 +20,7 @@ pub use super::auth::{Caller, SCOPES};
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::chain::tx::TxError;
+use crate::domain::{TierId, TypeId};
 use crate::governance::{self, CredentialOp, GovernanceError, MembershipOp, Outcome};
 use crate::issuance::idempotency;
 use crate::issuance::request::{parse_address, parse_expiry};
@@ -176,7 +177,7 @@ pub async fn create_issuances(
         }
     }
     // A signing account needs the issuer role of every type in the batch.
-    let mut types: Vec<u64> = requests.iter().map(|(_, r)| r.type_id).collect();
+    let mut types: Vec<u64> = requests.iter().map(|(_, r)| r.type_id.get()).collect();
     types.sort_unstable();
     types.dedup();
     caller.require(&state, "issue", &types).await?;
@@ -283,9 +284,7 @@ fn parse_item(
         message,
     };
     let holder = parse_address(&item.holder).map_err(|e| bad("holder", e.to_string()))?;
-    if item.type_id == 0 {
-        return Err(bad("type", "type ids start at 1".into()));
-    }
+    let type_id = TypeId::try_from(item.type_id).map_err(|e| bad("type", e.to_string()))?;
     let expires_at = match &item.expires {
         None | Some(serde_json::Value::Null) => Ok(0),
         Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
@@ -308,13 +307,11 @@ fn parse_item(
     };
     let idempotency_key = match idem {
         Some(k) => idempotency::scoped_key(&caller.label(), k, index),
-        None => {
-            idempotency::derived_key(state.chain_id(), item.type_id, holder, expires_at, evidence)
-        }
+        None => idempotency::derived_key(state.chain_id(), type_id, holder, expires_at, evidence),
     };
     Ok(NewRequest {
         idempotency_key,
-        type_id: item.type_id,
+        type_id,
         holder,
         expires_at,
         evidence,
@@ -439,18 +436,12 @@ async fn credential_change(
     caller.require(&state, scope, &[]).await?;
     let req: StatusChange = json_body(body)?;
     let holder = super::public::address("holder", &req.holder)?;
-    if req.type_id == 0 {
-        return Err(ApiError::field(
-            "invalid_type",
-            "type",
-            "type ids start at 1",
-        ));
-    }
-    caller.require(&state, scope, &[req.type_id]).await?;
+    let type_id = TypeId::try_from(req.type_id)
+        .map_err(|e| ApiError::field("invalid_type", "type", e.to_string()))?;
+    caller.require(&state, scope, &[type_id.get()]).await?;
     let op = make(&req)?;
     let signer = signer_of(&state)?;
-    let r =
-        governance::credential_op(&state.node, &state.store, signer, req.type_id, holder, op).await;
+    let r = governance::credential_op(&state.node, &state.store, signer, type_id, holder, op).await;
     outcome(r)
 }
 
@@ -550,20 +541,15 @@ pub async fn membership_grants(
     caller.require(&state, "membership", &[]).await?;
     let req: MembershipGrant = json_body(body)?;
     let holder = super::public::address("holder", &req.holder)?;
-    if req.tier == 0 {
-        return Err(ApiError::field(
-            "invalid_tier",
-            "tier",
-            "tier ids start at 1",
-        ));
-    }
-    caller.require(&state, "membership", &[req.tier]).await?;
+    let tier = TierId::try_from(req.tier)
+        .map_err(|e| ApiError::field("invalid_tier", "tier", e.to_string()))?;
+    caller.require(&state, "membership", &[tier.get()]).await?;
     let signer = signer_of(&state)?;
     let r = governance::membership_op(
         &state.node,
         &state.store,
         signer,
-        req.tier,
+        tier,
         holder,
         MembershipOp::Grant,
     )

@@ -17,6 +17,7 @@ use super::AppState;
 use crate::chain::bindings::CredentialRegistry;
 use crate::domain::{
     credential_status, membership_status, CredentialRow, CredentialTypeRow, MembershipRow, TierRow,
+    TypeId,
 };
 use crate::store::Store;
 
@@ -269,15 +270,11 @@ pub fn address(field: &str, s: &str) -> Result<Address, ApiError> {
         .map_err(|e| ApiError::field("invalid_address", field, e.to_string()))
 }
 
+/// Parses a credential type id (a path or query value); the number, since the mirror's rows carry numbers.
 fn type_id(field: &str, s: &str) -> Result<u64, ApiError> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ApiError::field(
-            "invalid_type",
-            field,
-            format!("{s:?} is not a credential type id (a positive integer)"),
-        )),
-    }
+    s.parse::<TypeId>()
+        .map(TypeId::get)
+        .map_err(|e| ApiError::field("invalid_type", field, e.to_string()))
 }
 
 /// What the mirror reflects (its block and whether that block is final) and that block's time — the clock

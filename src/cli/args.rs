@@ -7,6 +7,7 @@ use alloy::signers::local::PrivateKeySigner;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, Layer, Settings};
+use crate::domain::{TierId, TypeId};
 
 /// Verifiable micro-credentials and memberships on an Ethereum L2.
 ///
@@ -129,7 +130,7 @@ pub enum Command {
         holder: String,
         /// Only this credential type.
         #[arg(long = "type", value_name = "ID")]
-        type_id: Option<u64>,
+        type_id: Option<TypeId>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -154,7 +155,7 @@ pub enum Command {
 pub struct CredentialRef {
     /// Credential type id.
     #[arg(long = "type", value_name = "ID")]
-    pub type_id: u64,
+    pub type_id: TypeId,
     /// Holder address.
     #[arg(long, value_name = "ADDRESS")]
     pub holder: String,
@@ -192,7 +193,7 @@ pub enum MembershipCmd {
 pub struct MemberRef {
     /// Tier id.
     #[arg(long, value_name = "ID")]
-    pub tier: u64,
+    pub tier: TierId,
     /// Holder address.
     #[arg(long, value_name = "ADDRESS")]
     pub holder: String,
@@ -203,7 +204,7 @@ pub struct MemberRef {
 pub struct IssueCmd {
     /// Credential type id (for CSV: the type of lines without a `type` column).
     #[arg(long = "type", value_name = "ID")]
-    pub type_id: Option<u64>,
+    pub type_id: Option<TypeId>,
     /// Holder address of a single credential.
     #[arg(long, value_name = "ADDRESS")]
     pub holder: Option<String>,

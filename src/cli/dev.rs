@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 use super::Ctx;
 use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
 use crate::config::{Layer, Settings};
-use crate::domain::{TypeFlags, TypeRoles};
+use crate::domain::{TierId, TypeFlags, TypeId, TypeRoles};
 use crate::governance::{Change, Sender};
 
 /// anvil's first dev account: a publicly known key that only ever holds test ether on a local chain.
@@ -205,7 +205,7 @@ async fn demo_program(app: &Ctx, signer: PrivateKeySigner) -> Result<()> {
         };
         s.apply(&Change::define_type(d, policy)).await?;
     }
-    for t in 1..=3u64 {
+    for t in (1..=3).filter_map(TypeId::new) {
         s.apply(&Change::type_roles(d, t, me, TypeRoles::all().bits(), true))
             .await?;
     }
@@ -221,7 +221,8 @@ async fn demo_program(app: &Ctx, signer: PrivateKeySigner) -> Result<()> {
     if tier_count == 0 {
         s.apply(&Change::define_tier(d, tier)).await?;
     }
-    s.apply(&Change::tier_manager(d, 1, me, true)).await?;
+    let alumni = TierId::new(1).expect("tiers are numbered from 1");
+    s.apply(&Change::tier_manager(d, alumni, me, true)).await?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use super::Ctx;
 use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
 use crate::domain::roles::manager as roles;
-use crate::domain::{OpState, RoleScope};
+use crate::domain::{OpState, RoleScope, TierId, TypeId};
 use crate::governance::{Change, Outcome, PauseScope, Sender};
 use crate::issuance::request::parse_address;
 
@@ -59,7 +59,7 @@ pub enum TypeCmd {
     /// Change a type's policy (unset flags keep their current value).
     Update {
         /// Type id.
-        id: u64,
+        id: TypeId,
         #[command(flatten)]
         flags: TypeFlags,
     },
@@ -111,7 +111,7 @@ pub enum TierCmd {
     /// Change a tier's policy (unset flags keep their current value).
     Update {
         /// Tier id.
-        id: u64,
+        id: TierId,
         #[command(flatten)]
         flags: TierFlags,
     },
@@ -177,13 +177,13 @@ pub struct RoleFlags {
     pub revoker: bool,
     /// Credential type id for --issuer/--revoker.
     #[arg(long = "type", value_name = "ID")]
-    pub type_id: Option<u64>,
+    pub type_id: Option<TypeId>,
     /// Manager of tier --tier.
     #[arg(long)]
     pub manager: bool,
     /// Tier id for --manager.
     #[arg(long, value_name = "ID")]
-    pub tier: Option<u64>,
+    pub tier: Option<TierId>,
 }
 
 /// What to pause.
@@ -191,10 +191,10 @@ pub struct RoleFlags {
 pub struct PauseTarget {
     /// One credential type.
     #[arg(long = "type", value_name = "ID", conflicts_with_all = ["tier", "credentials", "memberships"])]
-    pub type_id: Option<u64>,
+    pub type_id: Option<TypeId>,
     /// One membership tier.
     #[arg(long, value_name = "ID", conflicts_with_all = ["credentials", "memberships"])]
-    pub tier: Option<u64>,
+    pub tier: Option<TierId>,
     /// The whole credential registry.
     #[arg(long, conflicts_with = "memberships")]
     pub credentials: bool,
@@ -354,7 +354,7 @@ async fn change_of(app: &Ctx, cmd: GovCmd) -> Result<Change> {
         }
         GovCmd::Type(TypeCmd::Update { id, flags }) => {
             let creds = CredentialRegistry::new(d.credential_registry, &app.node.provider);
-            let mut p = creds.typePolicy(U256::from(id)).call().await?;
+            let mut p = creds.typePolicy(U256::from(id.get())).call().await?;
             apply_type(&mut p, &flags)?;
             Change::update_type(d, id, p)
         }
@@ -376,7 +376,7 @@ async fn change_of(app: &Ctx, cmd: GovCmd) -> Result<Change> {
         }
         GovCmd::Tier(TierCmd::Update { id, flags }) => {
             let members = MembershipRegistry::new(d.membership_registry, &app.node.provider);
-            let mut p = members.tierPolicy(U256::from(id)).call().await?;
+            let mut p = members.tierPolicy(U256::from(id.get())).call().await?;
             apply_tier(&mut p, &flags)?;
             Change::update_tier(d, id, p)
         }
@@ -443,7 +443,7 @@ async fn role_change(app: &Ctx, f: &RoleFlags, grant: bool) -> Result<Change> {
         let t = f.type_id.context("--issuer/--revoker need --type ID")?;
         let creds = CredentialRegistry::new(d.credential_registry, &app.node.provider);
         let current = creds
-            .rolesOf(U256::from(t), account)
+            .rolesOf(U256::from(t.get()), account)
             .call()
             .await
             .unwrap_or(0);

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use super::Ctx;
 use crate::credentials::ob3::Program;
+use crate::domain::TypeId;
 use crate::issuance::idempotency::{derived_key, explicit_key};
 use crate::issuance::request::{parse_address, parse_evidence, parse_expiry, read_csv};
 use crate::issuance::submit::{submit, Mode, Submission};
@@ -25,7 +26,7 @@ use crate::store::issuance::{NewRequest, RequestState};
 #[derive(Debug, Clone)]
 pub struct IssueArgs {
     /// Credential type (required for a single issuance; the default for CSV lines without one).
-    pub type_id: Option<u64>,
+    pub type_id: Option<TypeId>,
     /// Holder of a single issuance.
     pub holder: Option<String>,
     /// Expiry: unix seconds or YYYY-MM-DD.

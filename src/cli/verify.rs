@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::chain::bindings::CredentialRegistry;
-use crate::domain::credential_status;
+use crate::domain::{credential_status, TypeId};
 
 /// One credential as one source sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,7 +60,7 @@ pub struct Report {
 }
 
 /// Builds the report.
-pub async fn report(app: &Ctx, holder: Address, type_id: Option<u64>) -> Result<Report> {
+pub async fn report(app: &Ctx, holder: Address, type_id: Option<TypeId>) -> Result<Report> {
     let chain_id = app.chain_id();
     let reg = CredentialRegistry::new(app.node.deployment.credential_registry, &app.node.provider);
     let head = app.node.provider.get_block_number().await?;
@@ -86,7 +86,7 @@ pub async fn report(app: &Ctx, holder: Address, type_id: Option<u64>) -> Result<
         .map(|c| (c.type_id, c))
         .collect();
     let types: Vec<u64> = match type_id {
-        Some(t) => vec![t],
+        Some(t) => vec![t.get()],
         None => {
             let count = reg.typeCount().block(at).call().await?.to::<u64>();
             (1..=count).collect()
@@ -131,7 +131,7 @@ pub async fn report(app: &Ctx, holder: Address, type_id: Option<u64>) -> Result<
     let cast = format!(
         "cast call {} \"isValid(address,uint256)(bool)\" {holder} {} --rpc-url {}",
         app.node.deployment.credential_registry,
-        type_id.unwrap_or(1),
+        type_id.map_or(1, TypeId::get),
         app.settings.rpc_url
     );
     Ok(Report {

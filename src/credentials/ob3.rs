@@ -275,7 +275,7 @@ pub fn attach_claims<'a>(
     requests: impl IntoIterator<Item = &'a mut NewRequest>,
 ) {
     for r in requests {
-        let Some(ty) = types.get(&r.type_id) else {
+        let Some(ty) = types.get(&r.type_id.get()) else {
             continue;
         };
         let prerequisites = prerequisite_names(types, ty);

@@ -7,6 +7,7 @@ use alloy::primitives::{Address, Bytes, U256};
 use crate::chain::bindings::{AccessManager, CredentialRegistry, MembershipRegistry};
 use crate::chain::deployment::Deployment;
 use crate::chain::tx::encode;
+use crate::domain::{TierId, TypeId};
 
 /// How a change is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +35,9 @@ pub struct Change {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PauseScope {
     /// One credential type.
-    Type(u64),
+    Type(TypeId),
     /// One membership tier.
-    Tier(u64),
+    Tier(TierId),
     /// The whole credential registry.
     Credentials,
     /// The whole membership registry.
@@ -60,9 +61,9 @@ impl Change {
     }
 
     /// Replaces a credential type's policy.
-    pub fn update_type(d: &Deployment, id: u64, policy: CredentialRegistry::TypePolicy) -> Self {
+    pub fn update_type(d: &Deployment, id: TypeId, policy: CredentialRegistry::TypePolicy) -> Self {
         let input = encode(CredentialRegistry::updateTypeCall {
-            typeId: U256::from(id),
+            typeId: U256::from(id.get()),
             policy,
         });
         Self::governed("gov.type.update", d.credential_registry, input)
@@ -75,9 +76,9 @@ impl Change {
     }
 
     /// Replaces a membership tier's policy.
-    pub fn update_tier(d: &Deployment, id: u64, policy: MembershipRegistry::TierPolicy) -> Self {
+    pub fn update_tier(d: &Deployment, id: TierId, policy: MembershipRegistry::TierPolicy) -> Self {
         let input = encode(MembershipRegistry::updateTierCall {
-            tierId: U256::from(id),
+            tierId: U256::from(id.get()),
             policy,
         });
         Self::governed("gov.tier.update", d.membership_registry, input)
@@ -110,13 +111,13 @@ impl Change {
     /// audit action.
     pub fn type_roles(
         d: &Deployment,
-        type_id: u64,
+        type_id: TypeId,
         account: Address,
         roles: u8,
         grant: bool,
     ) -> Self {
         let input = encode(CredentialRegistry::setTypeRolesCall {
-            typeId: U256::from(type_id),
+            typeId: U256::from(type_id.get()),
             account,
             roles,
         });
@@ -124,9 +125,9 @@ impl Change {
     }
 
     /// Makes an account a tier's manager, or removes it.
-    pub fn tier_manager(d: &Deployment, tier: u64, account: Address, allowed: bool) -> Self {
+    pub fn tier_manager(d: &Deployment, tier: TierId, account: Address, allowed: bool) -> Self {
         let input = encode(MembershipRegistry::setTierManagerCall {
-            tierId: U256::from(tier),
+            tierId: U256::from(tier.get()),
             account,
             allowed,
         });
@@ -139,25 +140,25 @@ impl Change {
             (PauseScope::Type(id), true) => (
                 d.credential_registry,
                 encode(CredentialRegistry::pauseTypeCall {
-                    typeId: U256::from(id),
+                    typeId: U256::from(id.get()),
                 }),
             ),
             (PauseScope::Type(id), false) => (
                 d.credential_registry,
                 encode(CredentialRegistry::unpauseTypeCall {
-                    typeId: U256::from(id),
+                    typeId: U256::from(id.get()),
                 }),
             ),
             (PauseScope::Tier(id), true) => (
                 d.membership_registry,
                 encode(MembershipRegistry::pauseTierCall {
-                    tierId: U256::from(id),
+                    tierId: U256::from(id.get()),
                 }),
             ),
             (PauseScope::Tier(id), false) => (
                 d.membership_registry,
                 encode(MembershipRegistry::unpauseTierCall {
-                    tierId: U256::from(id),
+                    tierId: U256::from(id.get()),
                 }),
             ),
             (PauseScope::Credentials, true) => (
@@ -256,7 +257,7 @@ mod tests {
     #[test]
     fn a_pause_targets_the_registry_that_holds_its_scope() {
         let d = deployment();
-        let c = Change::pause(&d, PauseScope::Type(7), true);
+        let c = Change::pause(&d, PauseScope::Type(TypeId::new(7).unwrap()), true);
         assert_eq!(
             (c.target, c.action, c.route),
             (d.credential_registry, "gov.pause", Route::Governed)

@@ -9,7 +9,7 @@ use super::GovernanceError;
 use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
 use crate::chain::tx::encode;
 use crate::chain::Node;
-use crate::domain::token_id;
+use crate::domain::{TierId, TypeId};
 use crate::store::Store;
 
 /// A credential status change.
@@ -30,12 +30,12 @@ pub async fn credential_op(
     node: &Node,
     store: &Store,
     signer: PrivateKeySigner,
-    type_id: u64,
+    type_id: TypeId,
     holder: Address,
     op: CredentialOp,
 ) -> Result<Outcome, GovernanceError> {
     let s = Sender::new(node, store, signer);
-    let id = token_id(type_id, holder);
+    let id = type_id.token(holder);
     let (name, input) = match op {
         CredentialOp::Revoke(reason) => (
             "revoke",
@@ -111,7 +111,7 @@ pub async fn membership_op(
     node: &Node,
     store: &Store,
     signer: PrivateKeySigner,
-    tier: u64,
+    tier: TierId,
     holder: Address,
     op: MembershipOp,
 ) -> Result<Outcome, GovernanceError> {
@@ -119,12 +119,12 @@ pub async fn membership_op(
     let reg = MembershipRegistry::new(node.deployment.membership_registry, &node.provider);
     let input = match op {
         MembershipOp::Grant => encode(MembershipRegistry::grantCall {
-            tierId: U256::from(tier),
+            tierId: U256::from(tier.get()),
             holder,
         }),
         MembershipOp::Renew(secs) => encode(MembershipRegistry::renewSubscriptionCall {
             tokenId: reg
-                .tokenIdOf(holder, U256::from(tier))
+                .tokenIdOf(holder, U256::from(tier.get()))
                 .call()
                 .await
                 .map_err(super::rpc)?,
@@ -132,7 +132,7 @@ pub async fn membership_op(
         }),
         MembershipOp::Cancel => encode(MembershipRegistry::cancelSubscriptionCall {
             tokenId: reg
-                .tokenIdOf(holder, U256::from(tier))
+                .tokenIdOf(holder, U256::from(tier.get()))
                 .call()
                 .await
                 .map_err(super::rpc)?,

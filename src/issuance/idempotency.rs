@@ -17,6 +17,7 @@
 
 use alloy::primitives::{keccak256, Address, B256};
 
+use crate::domain::TypeId;
 use crate::store::issuance::{NewRequest, Stored};
 
 /// Longest key a CLI flag or CSV line may give.
@@ -39,7 +40,7 @@ pub enum KeyError {
 /// give the same key.
 pub fn derived_key(
     chain_id: u64,
-    type_id: u64,
+    type_id: TypeId,
     holder: Address,
     expires_at: u64,
     evidence: B256,
@@ -93,7 +94,7 @@ pub fn judge(asked: &NewRequest, stored: &Stored) -> Judgement {
         return Judgement::New;
     }
     let r = &stored.request;
-    let same = r.type_id == asked.type_id
+    let same = r.type_id == asked.type_id.get()
         && r.holder == asked.holder
         && r.expires_at == asked.expires_at
         && stored.supplied == asked.evidence;
@@ -112,7 +113,7 @@ mod tests {
     fn asked() -> NewRequest {
         NewRequest {
             idempotency_key: "k".into(),
-            type_id: 2,
+            type_id: TypeId::new(2).expect("an id"),
             holder: Address::repeat_byte(1),
             expires_at: 0,
             evidence: B256::repeat_byte(7),
@@ -126,7 +127,7 @@ mod tests {
         let mut request = Request {
             id: 41,
             idempotency_key: a.idempotency_key,
-            type_id: a.type_id,
+            type_id: a.type_id.get(),
             holder: a.holder,
             expires_at: a.expires_at,
             evidence_hash: B256::repeat_byte(9),
@@ -149,13 +150,17 @@ mod tests {
     #[test]
     fn derived_keys_depend_on_every_field() {
         let h = Address::repeat_byte(1);
-        let k = derived_key(1, 2, h, 0, B256::ZERO);
-        assert_eq!(k, derived_key(1, 2, h, 0, B256::ZERO));
-        assert_ne!(k, derived_key(2, 2, h, 0, B256::ZERO));
-        assert_ne!(k, derived_key(1, 3, h, 0, B256::ZERO));
-        assert_ne!(k, derived_key(1, 2, h, 5, B256::ZERO));
-        assert_ne!(k, derived_key(1, 2, Address::repeat_byte(2), 0, B256::ZERO));
-        assert_ne!(k, derived_key(1, 2, h, 0, B256::repeat_byte(1)));
+        let ty = |n| TypeId::new(n).expect("an id");
+        let k = derived_key(1, ty(2), h, 0, B256::ZERO);
+        assert_eq!(k, derived_key(1, ty(2), h, 0, B256::ZERO));
+        assert_ne!(k, derived_key(2, ty(2), h, 0, B256::ZERO));
+        assert_ne!(k, derived_key(1, ty(3), h, 0, B256::ZERO));
+        assert_ne!(k, derived_key(1, ty(2), h, 5, B256::ZERO));
+        assert_ne!(
+            k,
+            derived_key(1, ty(2), Address::repeat_byte(2), 0, B256::ZERO)
+        );
+        assert_ne!(k, derived_key(1, ty(2), h, 0, B256::repeat_byte(1)));
     }
 
     #[test]

@@ -130,7 +130,10 @@ impl Snapshot {
         signer: Address,
         requests: &[&NewRequest],
     ) -> Result<Self, StoreError> {
-        let pairs: Vec<(u64, Address)> = requests.iter().map(|r| (r.type_id, r.holder)).collect();
+        let pairs: Vec<(u64, Address)> = requests
+            .iter()
+            .map(|r| (r.type_id.get(), r.holder))
+            .collect();
         let open = tx
             .open_pairs(&pairs)
             .await?
@@ -202,7 +205,7 @@ fn verdict(
     seen: &mut HashSet<(u64, Address)>,
     added: &mut HashMap<u64, u64>,
 ) -> Result<(), Refusal> {
-    let (t, h) = (r.type_id, r.holder);
+    let (t, h) = (r.type_id.get(), r.holder);
     if !seen.insert((t, h)) {
         return Err(Refusal::DuplicateInput {
             type_id: t,
@@ -224,9 +227,9 @@ fn already_queued(s: &Snapshot, r: &NewRequest) -> Result<bool, Refusal> {
     if s.repeats.contains(&r.idempotency_key) {
         return Ok(true);
     }
-    match s.open.get(&(r.type_id, r.holder)) {
+    match s.open.get(&(r.type_id.get(), r.holder)) {
         Some((id, key)) if *key != r.idempotency_key => Err(Refusal::AlreadyQueued {
-            type_id: r.type_id,
+            type_id: r.type_id.get(),
             holder: r.holder,
             id: *id,
             key: key.clone(),
@@ -244,7 +247,7 @@ fn check_policy(
     r: &NewRequest,
     now: u64,
 ) -> Result<(), Refusal> {
-    let (t, h) = (r.type_id, r.holder);
+    let (t, h) = (r.type_id.get(), r.holder);
     if s.registry_paused {
         return Err(Refusal::Paused("the credential registry".into()));
     }
@@ -344,7 +347,7 @@ mod tests {
     fn request(key: &str, type_id: u64, holder: Address) -> NewRequest {
         NewRequest {
             idempotency_key: key.into(),
-            type_id,
+            type_id: crate::domain::TypeId::new(type_id).expect("test type ids start at 1"),
             holder,
             expires_at: 0,
             evidence: B256::ZERO,

@@ -8,6 +8,7 @@ use std::path::Path;
 use alloy::primitives::{keccak256, Address, B256};
 
 use super::idempotency::{derived_key, explicit_key};
+use crate::domain::TypeId;
 use crate::store::issuance::NewRequest;
 
 /// Why one input could not become a request.
@@ -23,7 +24,7 @@ pub enum InputError {
     #[error("the holder is the zero address")]
     ZeroAddress,
     /// Not a type id.
-    #[error("{0:?} is not a credential type id (a positive integer)")]
+    #[error("{0:?} is not a credential type id: ids are whole numbers from 1 (see `laurel gov type list`)")]
     BadType(String),
     /// Not an expiry.
     #[error("{0:?} is not an expiry: use unix seconds, YYYY-MM-DD, or leave it empty for the type's default")]
@@ -60,11 +61,8 @@ pub fn parse_address(s: &str) -> Result<Address, InputError> {
 }
 
 /// Parses a credential type id.
-pub fn parse_type(s: &str) -> Result<u64, InputError> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(InputError::BadType(s.into())),
-    }
+pub fn parse_type(s: &str) -> Result<TypeId, InputError> {
+    s.parse().map_err(|_| InputError::BadType(s.into()))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -151,7 +149,7 @@ pub struct CsvLine {
 pub fn read_csv(
     path: &Path,
     chain_id: u64,
-    default_type: Option<u64>,
+    default_type: Option<TypeId>,
 ) -> Result<Vec<CsvLine>, InputError> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut reader = csv::ReaderBuilder::new()

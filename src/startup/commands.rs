@@ -18,6 +18,7 @@ use crate::cli::gov::GovCmd;
 use crate::cli::issue::IssueArgs;
 use crate::cli::shutdown_on_signals;
 use crate::config::{ChainProfile, Layer, CHAINS};
+use crate::domain::TypeId;
 use crate::governance::{CredentialOp, MembershipOp};
 use crate::issuance::request::parse_address;
 use crate::telemetry::init_tracing;
@@ -247,7 +248,7 @@ async fn dev(
 }
 
 /// `laurel verify`.
-async fn verify(g: &GlobalArgs, holder: String, type_id: Option<u64>, json: bool) -> Result<()> {
+async fn verify(g: &GlobalArgs, holder: String, type_id: Option<TypeId>, json: bool) -> Result<()> {
     init_tracing("warn");
     let app = App::build(g.settings()?).await?;
     let holder = parse_address(&holder)?;

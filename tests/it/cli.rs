@@ -97,6 +97,36 @@ fn bad_configuration_exits_non_zero_with_a_clear_message() {
     );
 }
 
+/// Type and tier ids are parsed where they enter: 0, signs and text are refused before anything connects.
+#[test]
+fn a_type_or_tier_id_that_is_not_a_whole_number_from_one_is_refused_with_its_name() {
+    let dir = scratch_dir("ids");
+    let holder = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    for (args, what) in [
+        (
+            vec!["revoke", "--type", "0", "--holder", holder],
+            "credential type",
+        ),
+        (
+            vec!["issue", "--type=-3", "--holder", holder],
+            "credential type",
+        ),
+        (vec!["verify", holder, "--type", "one"], "credential type"),
+        (
+            vec!["membership", "grant", "--tier", "0", "--holder", holder],
+            "membership tier",
+        ),
+        (vec!["gov", "pause", "--tier", "0x1"], "membership tier"),
+    ] {
+        let (ok, _, err) = laurel(&args, &[], &dir);
+        assert!(!ok, "{args:?} was accepted");
+        assert!(
+            err.contains(&format!("is not a {what} id")) && err.contains("whole numbers from 1"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn every_command_has_help() {
     let dir = scratch_dir("help");

@@ -47,7 +47,7 @@ async fn app(h: &Harness) -> Result<(App, Program, Address)> {
 fn request(key: &str, type_id: u64, holder: Address) -> NewRequest {
     NewRequest {
         idempotency_key: key.into(),
-        type_id,
+        type_id: laurel::domain::TypeId::new(type_id).expect("test type ids start at 1"),
         holder,
         expires_at: 0,
         evidence: B256::ZERO,

@@ -13,7 +13,7 @@ pub struct NewRequest {
     /// Caller-chosen key; a second request with the same key returns the first.
     pub idempotency_key: String,
     /// Credential type id.
-    pub type_id: u64,
+    pub type_id: crate::domain::TypeId,
     /// Holder address.
     pub holder: Address,
     /// Expiry (unix seconds); 0 = the type's default validity.

@@ -94,7 +94,7 @@ impl SubmissionTx {
             .iter()
             .map(|r| r.idempotency_key.as_str())
             .collect();
-        let types: Vec<i64> = requests.iter().map(|r| i(r.type_id)).collect();
+        let types: Vec<i64> = requests.iter().map(|r| i(r.type_id.get())).collect();
         let holders: Vec<&[u8]> = requests.iter().map(|r| r.holder.as_slice()).collect();
         let expiries: Vec<i64> = requests.iter().map(|r| i(r.expires_at)).collect();
         let evidence_hashes: Vec<B256> = requests.iter().map(|r| r.evidence_hash()).collect();
