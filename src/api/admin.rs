@@ -22,7 +22,7 @@ use super::AppState;
 use crate::chain::tx::TxError;
 use crate::domain::{TierId, TypeId};
 use crate::governance::{self, CredentialOp, GovernanceError, MembershipOp, Outcome};
-use crate::issuance::idempotency;
+use crate::issuance::idempotency::{self, Content};
 use crate::issuance::request::{parse_address, parse_expiry};
 use crate::issuance::submit::{submit, Mode, Outcome as Issued, Submission, SubmitError};
 use crate::store::issuance::{NewRequest, Request};
@@ -238,17 +238,7 @@ pub async fn create_issuances(
 
 /// The body's issuances (1 to [`MAX_ITEMS`]).
 fn parse_body(body: Result<Bytes, BytesRejection>) -> Result<Vec<IssuanceInput>, ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge("the body is larger than 1 MiB".into())
-        } else {
-            ApiError::BadRequest {
-                code: "invalid_body",
-                message: e.body_text(),
-                field: None,
-            }
-        }
-    })?;
+    let body = body_bytes(body)?;
     let parsed: IssuanceBody = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
         code: "invalid_json",
         message: format!("the body is not an issuance or {{\"issuances\": [...]}}: {e}"),
@@ -305,19 +295,19 @@ fn parse_item(
                 )
             })?,
     };
-    let idempotency_key = match idem {
-        Some(k) => idempotency::scoped_key(&caller.label(), k, index),
-        None => idempotency::derived_key(state.chain_id(), type_id, holder, expires_at, evidence),
-    };
-    Ok(NewRequest {
-        idempotency_key,
+    let key = idem.map(|k| idempotency::scoped_key(&caller.label(), k, index));
+    let content = Content {
         type_id,
         holder,
         expires_at,
         evidence,
-        document: None,
-        source: caller.label(),
-    })
+    };
+    Ok(idempotency::keyed(
+        state.chain_id(),
+        key,
+        content,
+        caller.label(),
+    ))
 }
 
 /// Where an issuance request is (scope `issue` or `read`).
@@ -383,10 +373,9 @@ pub struct Done {
     pub block: u64,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    let body = body.map_err(|e| {
+/// The request body, or why there is none: over the 1 MiB limit (413), or unreadable (400).
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge("the body is larger than 1 MiB".into())
         } else {
@@ -396,7 +385,14 @@ fn json_body<T: serde::de::DeserializeOwned>(
                 field: None,
             }
         }
-    })?;
+    })
+}
+
+/// The request body parsed as `T` (400 `invalid_json`, naming what did not match).
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body_bytes(body)?;
     serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
         code: "invalid_json",
         message: format!("the body does not match this endpoint's schema: {e}"),
@@ -445,87 +441,76 @@ async fn credential_change(
     outcome(r)
 }
 
-/// Revokes a credential (scope `revoke`).
-#[utoipa::path(post, path = "/v1/revocations", tag = "admin", request_body = StatusChange,
-    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = []), ("eip712" = [])))]
-pub async fn revocations(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Done>, ApiError> {
-    credential_change(state, caller, "revoke", body, |r| {
-        Ok(CredentialOp::Revoke(r.reason))
-    })
-    .await
-}
-
-/// Suspends a credential (scope `revoke`).
-#[utoipa::path(post, path = "/v1/suspensions", tag = "admin", request_body = StatusChange,
-    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = []), ("eip712" = [])))]
-pub async fn suspensions(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Done>, ApiError> {
-    credential_change(state, caller, "revoke", body, |r| {
-        Ok(CredentialOp::Suspend(r.reason))
-    })
-    .await
-}
-
-/// Reinstates a suspended credential (scope `revoke`).
-#[utoipa::path(post, path = "/v1/reinstatements", tag = "admin", request_body = StatusChange,
-    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = []), ("eip712" = [])))]
-pub async fn reinstatements(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Done>, ApiError> {
-    credential_change(state, caller, "revoke", body, |_| {
-        Ok(CredentialOp::Reinstate)
-    })
-    .await
-}
-
-/// Renews a credential to a new expiry (scope `renew`).
-#[utoipa::path(post, path = "/v1/renewals", tag = "admin", request_body = StatusChange,
-    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("api_key" = []), ("eip712" = [])))]
-pub async fn renewals(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Done>, ApiError> {
-    credential_change(state, caller, "renew", body, |r| {
-        let until = match &r.until {
-            Some(serde_json::Value::String(s)) => parse_expiry(s),
-            Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
-            _ => {
-                return Err(ApiError::field(
-                    "missing",
-                    "until",
-                    "until (the new expiry) is required",
-                ))
-            }
+/// One POST handler per credential status change: its OpenAPI entry (path, scope), and the operation a
+/// request asks for.
+macro_rules! credential_change_handler {
+    ($(#[$doc:meta])* $name:ident, $path:tt, $scope:tt, $op:expr) => {
+        $(#[$doc])*
+        #[utoipa::path(post, path = $path, tag = "admin", request_body = StatusChange,
+            responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+                      (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+            security(("api_key" = []), ("eip712" = [])))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Result<Json<Done>, ApiError> {
+            credential_change(state, caller, $scope, body, $op).await
         }
-        .map_err(|e| ApiError::field("invalid_expiry", "until", e.to_string()))?;
-        if until == 0 {
+    };
+}
+
+credential_change_handler!(
+    /// Revokes a credential (scope `revoke`).
+    revocations,
+    "/v1/revocations",
+    "revoke",
+    |r| Ok(CredentialOp::Revoke(r.reason))
+);
+credential_change_handler!(
+    /// Suspends a credential (scope `revoke`).
+    suspensions,
+    "/v1/suspensions",
+    "revoke",
+    |r| Ok(CredentialOp::Suspend(r.reason))
+);
+credential_change_handler!(
+    /// Reinstates a suspended credential (scope `revoke`).
+    reinstatements,
+    "/v1/reinstatements",
+    "revoke",
+    |_| Ok(CredentialOp::Reinstate)
+);
+credential_change_handler!(
+    /// Renews a credential to a new expiry (scope `renew`).
+    renewals,
+    "/v1/renewals",
+    "renew",
+    renew_op
+);
+
+/// The renewal a request asks for: `until`, a date or unix seconds, required.
+fn renew_op(r: &StatusChange) -> Result<CredentialOp, ApiError> {
+    let until = match &r.until {
+        Some(serde_json::Value::String(s)) => parse_expiry(s),
+        Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
+        _ => {
             return Err(ApiError::field(
-                "invalid_expiry",
+                "missing",
                 "until",
-                "until must be a date",
-            ));
+                "until (the new expiry) is required",
+            ))
         }
-        Ok(CredentialOp::Renew(until))
-    })
-    .await
+    }
+    .map_err(|e| ApiError::field("invalid_expiry", "until", e.to_string()))?;
+    if until == 0 {
+        return Err(ApiError::field(
+            "invalid_expiry",
+            "until",
+            "until must be a date",
+        ));
+    }
+    Ok(CredentialOp::Renew(until))
 }
 
 /// Grants a membership of a tier (scope `membership`).

@@ -109,7 +109,58 @@ pub enum DeploymentError {
     },
 }
 
+/// The three contracts of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contracts {
+    /// The AccessManager.
+    pub access_manager: Address,
+    /// The CredentialRegistry.
+    pub credential_registry: Address,
+    /// The MembershipRegistry.
+    pub membership_registry: Address,
+}
+
 impl Deployment {
+    /// The record of a deployment where one account deployed and holds every role, with the default role ids
+    /// and no execution delays (a fresh local chain; test fixtures build theirs with it).
+    pub fn single_admin(
+        chain_id: u64,
+        deploy_block: u64,
+        admin: Address,
+        contracts: Contracts,
+        base_uri: &str,
+    ) -> Self {
+        Self {
+            chain_id,
+            deploy_block,
+            deployer: admin,
+            access_manager: contracts.access_manager,
+            credential_registry: contracts.credential_registry,
+            membership_registry: contracts.membership_registry,
+            base_uri: base_uri.into(),
+            membership_base_uri: base_uri.into(),
+            roles: RoleHolders {
+                admin,
+                governor: admin,
+                pauser: admin,
+                recovery: admin,
+                guardian: admin,
+            },
+            role_ids: RoleIds {
+                admin: 0,
+                governor: 1,
+                recovery: 2,
+                pauser: 3,
+                guardian: 4,
+            },
+            delays: Delays {
+                policy: 0,
+                recovery: 0,
+                admin: 0,
+            },
+        }
+    }
+
     /// The conventional path of chain `chain_id`'s record under `dir` (`<dir>/<chainId>.json`).
     pub fn path_for(dir: &Path, chain_id: u64) -> PathBuf {
         dir.join(format!("{chain_id}.json"))

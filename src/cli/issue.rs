@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::Ctx;
 use crate::credentials::ob3::Program;
 use crate::domain::TypeId;
-use crate::issuance::idempotency::{derived_key, explicit_key};
+use crate::issuance::idempotency::{explicit_key, keyed, Content};
 use crate::issuance::request::{parse_address, parse_evidence, parse_expiry, read_csv};
 use crate::issuance::submit::{submit, Mode, Submission};
 use crate::store::issuance::{NewRequest, RequestState};
@@ -174,19 +174,14 @@ fn one_input(args: &IssueArgs, chain_id: u64) -> Result<(String, NewRequest)> {
     let holder = parse_address(holder)?;
     let expires_at = parse_expiry(args.expires.as_deref().unwrap_or(""))?;
     let evidence = parse_evidence(args.evidence.as_deref().unwrap_or(""), ".".as_ref())?;
-    let idempotency_key = match &args.key {
-        Some(k) => explicit_key(k)?,
-        None => derived_key(chain_id, type_id, holder, expires_at, evidence),
-    };
-    let request = NewRequest {
-        idempotency_key,
+    let key = args.key.as_deref().map(explicit_key).transpose()?;
+    let content = Content {
         type_id,
         holder,
         expires_at,
         evidence,
-        document: None,
-        source: "cli".into(),
     };
+    let request = keyed(chain_id, key, content, "cli".into());
     Ok((format!("{holder}"), request))
 }
 

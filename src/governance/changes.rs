@@ -221,37 +221,13 @@ mod tests {
     use alloy::sol_types::SolCall;
 
     fn deployment() -> Deployment {
-        use crate::chain::deployment::{Delays, RoleHolders, RoleIds};
         let a = |n: u8| Address::with_last_byte(n);
-        Deployment {
-            chain_id: 31337,
-            deploy_block: 0,
-            deployer: a(9),
+        let contracts = crate::chain::deployment::Contracts {
             access_manager: a(1),
             credential_registry: a(2),
             membership_registry: a(3),
-            base_uri: String::new(),
-            membership_base_uri: String::new(),
-            roles: RoleHolders {
-                admin: a(9),
-                governor: a(9),
-                pauser: a(9),
-                recovery: a(9),
-                guardian: a(9),
-            },
-            role_ids: RoleIds {
-                admin: 0,
-                governor: 1,
-                recovery: 2,
-                pauser: 3,
-                guardian: 4,
-            },
-            delays: Delays {
-                policy: 0,
-                recovery: 0,
-                admin: 0,
-            },
-        }
+        };
+        Deployment::single_admin(31337, 0, a(9), contracts, "")
     }
 
     #[test]

@@ -204,29 +204,29 @@ impl Follower {
         self.range
     }
 
-    async fn header(&self, n: u64) -> Result<BlockRef, FollowError> {
+    /// Block `n`'s header, or None when the node has no such block (its chain is shorter now: a reorg).
+    async fn block(&self, n: u64) -> Result<Option<BlockRef>, FollowError> {
         let block = self
             .provider
             .get_block_by_number(BlockNumberOrTag::Number(n))
             .await
-            .map_err(rpc)?
-            .ok_or(FollowError::MissingBlock(n))?;
-        Ok(BlockRef {
-            number: block.header.number,
-            hash: block.header.hash,
-            parent_hash: block.header.parent_hash,
-            timestamp: block.header.timestamp,
-        })
+            .map_err(rpc)?;
+        Ok(block.map(|b| BlockRef {
+            number: b.header.number,
+            hash: b.header.hash,
+            parent_hash: b.header.parent_hash,
+            timestamp: b.header.timestamp,
+        }))
     }
 
-    /// Hash of block `n`, or None when the node has no such block (its chain is shorter now: a reorg).
+    /// Block `n`'s header; the node must have it (it reported a head at or above `n`).
+    async fn header(&self, n: u64) -> Result<BlockRef, FollowError> {
+        self.block(n).await?.ok_or(FollowError::MissingBlock(n))
+    }
+
+    /// Hash of block `n`, or None when the node has no such block.
     async fn hash_at(&self, n: u64) -> Result<Option<B256>, FollowError> {
-        Ok(self
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Number(n))
-            .await
-            .map_err(rpc)?
-            .map(|b| b.header.hash))
+        Ok(self.block(n).await?.map(|b| b.hash))
     }
 
     async fn final_block(&self, head: u64) -> Result<u64, FollowError> {

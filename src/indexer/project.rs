@@ -1043,6 +1043,118 @@ fn tier_row(tier_id: u64, p: &MR::TierPolicy, block: u64) -> Result<TierRow, Pro
     })
 }
 
+/// A token row its scope counts: a live credential in its type's supply, an active membership in its tier's
+/// members.
+trait Counted {
+    /// Whether the scope counts this row now.
+    fn counted(&self) -> bool;
+    /// Records that the row changed in `block`.
+    fn touch(&mut self, block: u64);
+}
+
+/// A scope row (type or tier) holding the count of its counted tokens.
+trait Tally {
+    /// Counts one token more (`up`) or less, changed in `block`.
+    fn tally(&mut self, up: bool, block: u64);
+}
+
+impl Counted for CredentialRow {
+    fn counted(&self) -> bool {
+        self.is_live()
+    }
+    fn touch(&mut self, block: u64) {
+        self.updated_block = block;
+    }
+}
+
+impl Counted for MembershipRow {
+    fn counted(&self) -> bool {
+        self.status == membership_status::ACTIVE
+    }
+    fn touch(&mut self, block: u64) {
+        self.updated_block = block;
+    }
+}
+
+impl Tally for CredentialTypeRow {
+    fn tally(&mut self, up: bool, block: u64) {
+        self.supply = if up {
+            self.supply + 1
+        } else {
+            self.supply.saturating_sub(1)
+        };
+        self.updated_block = block;
+    }
+}
+
+impl Tally for TierRow {
+    fn tally(&mut self, up: bool, block: u64) {
+        self.members = if up {
+            self.members + 1
+        } else {
+            self.members.saturating_sub(1)
+        };
+        self.updated_block = block;
+    }
+}
+
+/// Changes token row `token` with `f` and, when that changes whether its scope counts it, the scope's count
+/// (the scope id is the token id's high bits, `what` names it in errors).
+#[allow(clippy::too_many_arguments)]
+fn counted_change<V: Counted + Clone, P: Tally + Clone>(
+    rows: &mut Tracked<U256, V>,
+    scopes: &mut Tracked<u64, P>,
+    what: &'static str,
+    undo_from: Option<u64>,
+    at: At,
+    event: &'static str,
+    token: U256,
+    f: impl FnOnce(&mut Option<V>, At) -> Result<(), ProjectError>,
+) -> Result<(), ProjectError> {
+    let slot = rows.slot(&token, at, undo_from, event)?;
+    let was = slot.as_ref().is_some_and(V::counted);
+    f(slot, at)?;
+    let is = slot.as_ref().is_some_and(V::counted);
+    if was != is {
+        let scope = small(what, token >> 160, at.block)?;
+        scopes.update(&scope, at, undo_from, event, |p| p.tally(is, at.block))?;
+    }
+    Ok(())
+}
+
+/// Changes the existing token row `token` with `f` (an absent row is an error), as [`counted_change`].
+#[allow(clippy::too_many_arguments)]
+fn counted_update<V: Counted + Clone, P: Tally + Clone>(
+    rows: &mut Tracked<U256, V>,
+    scopes: &mut Tracked<u64, P>,
+    what: &'static str,
+    undo_from: Option<u64>,
+    at: At,
+    event: &'static str,
+    token: U256,
+    f: impl FnOnce(&mut V),
+) -> Result<(), ProjectError> {
+    if rows.get(&token).is_none() {
+        return Err(rows.missing(&token, at, event));
+    }
+    counted_change(
+        rows,
+        scopes,
+        what,
+        undo_from,
+        at,
+        event,
+        token,
+        |slot, at| {
+            if let Some(row) = slot.as_mut() {
+                f(row);
+                row.touch(at.block);
+            }
+            Ok(())
+        },
+    )
+}
+
 impl State {
     /// Changes credential `token` with `f` and keeps its type's live supply in step.
     fn credential(
@@ -1052,23 +1164,17 @@ impl State {
         token: U256,
         f: impl FnOnce(&mut Option<CredentialRow>, At) -> Result<(), ProjectError>,
     ) -> Result<(), ProjectError> {
-        let u = self.undo_from;
-        let slot = self.credentials.slot(&token, at, u, event)?;
-        let was = slot.as_ref().is_some_and(CredentialRow::is_live);
-        f(slot, at)?;
-        let is = slot.as_ref().is_some_and(CredentialRow::is_live);
-        if was != is {
-            let type_id = small("type id", token >> 160, at.block)?;
-            self.credential_types.update(&type_id, at, u, event, |t| {
-                t.supply = if is {
-                    t.supply + 1
-                } else {
-                    t.supply.saturating_sub(1)
-                };
-                t.updated_block = at.block;
-            })?;
-        }
-        Ok(())
+        let (rows, parents) = (&mut self.credentials, &mut self.credential_types);
+        counted_change(
+            rows,
+            parents,
+            "type id",
+            self.undo_from,
+            at,
+            event,
+            token,
+            f,
+        )
     }
 
     /// Changes the existing credential `token` with `f`.
@@ -1079,16 +1185,17 @@ impl State {
         token: U256,
         f: impl FnOnce(&mut CredentialRow),
     ) -> Result<(), ProjectError> {
-        if self.credentials.get(&token).is_none() {
-            return Err(self.credentials.missing(&token, at, event));
-        }
-        self.credential(at, event, token, |slot, at| {
-            if let Some(row) = slot.as_mut() {
-                f(row);
-                row.updated_block = at.block;
-            }
-            Ok(())
-        })
+        let (rows, parents) = (&mut self.credentials, &mut self.credential_types);
+        counted_update(
+            rows,
+            parents,
+            "type id",
+            self.undo_from,
+            at,
+            event,
+            token,
+            f,
+        )
     }
 
     /// Changes membership `token` with `f` and keeps its tier's active member count in step.
@@ -1099,24 +1206,17 @@ impl State {
         token: U256,
         f: impl FnOnce(&mut Option<MembershipRow>, At) -> Result<(), ProjectError>,
     ) -> Result<(), ProjectError> {
-        let u = self.undo_from;
-        let counted = |m: &MembershipRow| m.status == membership_status::ACTIVE;
-        let slot = self.memberships.slot(&token, at, u, event)?;
-        let was = slot.as_ref().is_some_and(counted);
-        f(slot, at)?;
-        let is = slot.as_ref().is_some_and(counted);
-        if was != is {
-            let tier_id = small("tier id", token >> 160, at.block)?;
-            self.tiers.update(&tier_id, at, u, event, |t| {
-                t.members = if is {
-                    t.members + 1
-                } else {
-                    t.members.saturating_sub(1)
-                };
-                t.updated_block = at.block;
-            })?;
-        }
-        Ok(())
+        let (rows, parents) = (&mut self.memberships, &mut self.tiers);
+        counted_change(
+            rows,
+            parents,
+            "tier id",
+            self.undo_from,
+            at,
+            event,
+            token,
+            f,
+        )
     }
 
     /// Changes the existing membership `token` with `f`.
@@ -1127,16 +1227,17 @@ impl State {
         token: U256,
         f: impl FnOnce(&mut MembershipRow),
     ) -> Result<(), ProjectError> {
-        if self.memberships.get(&token).is_none() {
-            return Err(self.memberships.missing(&token, at, event));
-        }
-        self.membership(at, event, token, |slot, at| {
-            if let Some(row) = slot.as_mut() {
-                f(row);
-                row.updated_block = at.block;
-            }
-            Ok(())
-        })
+        let (rows, parents) = (&mut self.memberships, &mut self.tiers);
+        counted_update(
+            rows,
+            parents,
+            "tier id",
+            self.undo_from,
+            at,
+            event,
+            token,
+            f,
+        )
     }
 
     fn registry(
@@ -2273,36 +2374,12 @@ mod tests {
 
     /// A deployment record for chain `chain_id` (fixed fake addresses), as the store registers it.
     fn fake_deployment(chain_id: u64) -> crate::chain::Deployment {
-        use crate::chain::deployment::{Delays, RoleHolders, RoleIds};
-        crate::chain::Deployment {
-            chain_id,
-            deploy_block: 0,
-            deployer: ME,
+        let contracts = crate::chain::deployment::Contracts {
             access_manager: Address::repeat_byte(0x01),
             credential_registry: Address::repeat_byte(0x02),
             membership_registry: Address::repeat_byte(0x03),
-            base_uri: "https://base/".into(),
-            membership_base_uri: "https://base/".into(),
-            roles: RoleHolders {
-                admin: ME,
-                governor: ME,
-                pauser: ME,
-                recovery: ME,
-                guardian: ME,
-            },
-            role_ids: RoleIds {
-                admin: 0,
-                governor: 1,
-                recovery: 2,
-                pauser: 3,
-                guardian: 4,
-            },
-            delays: Delays {
-                policy: 0,
-                recovery: 0,
-                admin: 0,
-            },
-        }
+        };
+        crate::chain::Deployment::single_admin(chain_id, 0, ME, contracts, "https://base/")
     }
 
     /// The window entry of block `n` of the synthetic chain (hashes as [`ev`] makes them).

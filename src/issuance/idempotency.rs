@@ -52,6 +52,35 @@ pub fn derived_key(
     )
 }
 
+/// What an issuance asks for, before it has a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Content {
+    /// The credential type.
+    pub type_id: TypeId,
+    /// The holder.
+    pub holder: Address,
+    /// Requested expiry (unix seconds; 0 = the type's default validity).
+    pub expires_at: u64,
+    /// Evidence hash (zero when none).
+    pub evidence: B256,
+}
+
+/// The request for `c` from `source`, under `key` when one was given (already checked), else under the key
+/// derived from its content on `chain_id`.
+pub fn keyed(chain_id: u64, key: Option<String>, c: Content, source: String) -> NewRequest {
+    let idempotency_key =
+        key.unwrap_or_else(|| derived_key(chain_id, c.type_id, c.holder, c.expires_at, c.evidence));
+    NewRequest {
+        idempotency_key,
+        type_id: c.type_id,
+        holder: c.holder,
+        expires_at: c.expires_at,
+        evidence: c.evidence,
+        document: None,
+        source,
+    }
+}
+
 /// A key given on the command line or in a CSV line, checked.
 pub fn explicit_key(key: &str) -> Result<String, KeyError> {
     if key.is_empty() || key.chars().count() > MAX_EXPLICIT_KEY {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use alloy::primitives::{keccak256, Address, B256};
 
-use super::idempotency::{derived_key, explicit_key};
+use super::idempotency::{explicit_key, keyed, Content};
 use crate::domain::TypeId;
 use crate::store::issuance::NewRequest;
 
@@ -202,20 +202,24 @@ pub fn read_csv(
                     let expires_at = parse_expiry(get(expires_col))?;
                     let evidence_hash = parse_evidence(get(evidence_col), base)?;
                     let key = get(key_col);
-                    let idempotency_key = if key.is_empty() {
-                        derived_key(chain_id, type_id, holder, expires_at, evidence_hash)
-                    } else {
-                        explicit_key(key).map_err(|e| InputError::BadLine(e.to_string()))?
-                    };
-                    Ok(NewRequest {
-                        idempotency_key,
+                    let key = Some(key)
+                        .filter(|k| !k.is_empty())
+                        .map(explicit_key)
+                        .transpose();
+                    let key = key.map_err(|e| InputError::BadLine(e.to_string()))?;
+                    let evidence = evidence_hash;
+                    let content = Content {
                         type_id,
                         holder,
                         expires_at,
-                        evidence: evidence_hash,
-                        document: None,
-                        source: format!("csv:{source}:{line}"),
-                    })
+                        evidence,
+                    };
+                    Ok(keyed(
+                        chain_id,
+                        key,
+                        content,
+                        format!("csv:{source}:{line}"),
+                    ))
                 })();
                 (line, parsed)
             }

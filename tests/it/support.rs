@@ -191,37 +191,15 @@ pub async fn define_type<P: alloy::providers::Provider>(
 /// A deployment record of made-up addresses on chain 31337 (for store tests that need no contracts):
 /// every role held by 0xaa…, the CredentialRegistry at `registry_byte` repeated.
 pub fn fake_deployment(deploy_block: u64, registry_byte: u8) -> laurel::chain::Deployment {
-    use alloy::primitives::Address;
-    use laurel::chain::deployment::{Delays, RoleHolders, RoleIds};
-    let a = Address::repeat_byte(0xaa);
-    laurel::chain::Deployment {
-        chain_id: 31337,
-        deploy_block,
-        deployer: a,
+    let contracts = laurel::chain::deployment::Contracts {
         access_manager: Address::repeat_byte(0x01),
         credential_registry: Address::repeat_byte(registry_byte),
         membership_registry: Address::repeat_byte(0x03),
-        base_uri: "http://x/".into(),
+    };
+    let a = Address::repeat_byte(0xaa);
+    laurel::chain::Deployment {
         membership_base_uri: "http://y/".into(),
-        roles: RoleHolders {
-            admin: a,
-            governor: a,
-            pauser: a,
-            recovery: a,
-            guardian: a,
-        },
-        role_ids: RoleIds {
-            admin: 0,
-            governor: 1,
-            recovery: 2,
-            pauser: 3,
-            guardian: 4,
-        },
-        delays: Delays {
-            policy: 0,
-            recovery: 0,
-            admin: 0,
-        },
+        ..laurel::chain::Deployment::single_admin(31337, deploy_block, a, contracts, "http://x/")
     }
 }
 
