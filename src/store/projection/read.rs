@@ -4,7 +4,7 @@ use alloy::primitives::{Address, U256};
 use std::collections::BTreeMap;
 
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, PgExecutor, Postgres, Row};
 
 use super::rows::{PgQuery, Projection};
 use super::word;
@@ -66,10 +66,7 @@ impl Store {
         token: U256,
     ) -> Result<Option<CredentialRow>, StoreError> {
         let w = word(&token);
-        let q = select::<CredentialRow>("chain_id = $1 AND token_id = $2")
-            .bind(i(chain_id))
-            .bind(w.as_slice());
-        record(q.fetch_optional(self.pool()).await?)
+        row_where::<CredentialRow, _>(self.pool(), chain_id, "token_id = $2", w.as_slice()).await
     }
 
     /// Every credential ever issued to `holder` (any status), by type id.
@@ -78,10 +75,13 @@ impl Store {
         chain_id: u64,
         holder: Address,
     ) -> Result<Vec<CredentialRow>, StoreError> {
-        let q = select::<CredentialRow>("chain_id = $1 AND holder = $2 ORDER BY type_id")
-            .bind(i(chain_id))
-            .bind(holder.as_slice());
-        records(q.fetch_all(self.pool()).await?)
+        rows_where::<CredentialRow, _>(
+            self.pool(),
+            chain_id,
+            "holder = $2 ORDER BY type_id",
+            holder.as_slice(),
+        )
+        .await
     }
 
     /// Every credential ever issued to any of `holders` (any status).
@@ -99,10 +99,13 @@ impl Store {
         chain_id: u64,
         type_id: u64,
     ) -> Result<Vec<CredentialRow>, StoreError> {
-        let q = select::<CredentialRow>("chain_id = $1 AND type_id = $2 ORDER BY holder")
-            .bind(i(chain_id))
-            .bind(i(type_id));
-        records(q.fetch_all(self.pool()).await?)
+        rows_where::<CredentialRow, _>(
+            self.pool(),
+            chain_id,
+            "type_id = $2 ORDER BY holder",
+            i(type_id),
+        )
+        .await
     }
 
     /// Credential type `type_id`, if defined.
@@ -111,10 +114,7 @@ impl Store {
         chain_id: u64,
         type_id: u64,
     ) -> Result<Option<CredentialTypeRow>, StoreError> {
-        let q = select::<CredentialTypeRow>("chain_id = $1 AND type_id = $2")
-            .bind(i(chain_id))
-            .bind(i(type_id));
-        record(q.fetch_optional(self.pool()).await?)
+        row_where::<CredentialTypeRow, _>(self.pool(), chain_id, "type_id = $2", i(type_id)).await
     }
 
     /// Every credential type, by id.
@@ -138,10 +138,7 @@ impl Store {
         token: U256,
     ) -> Result<Option<MembershipRow>, StoreError> {
         let w = word(&token);
-        let q = select::<MembershipRow>("chain_id = $1 AND token_id = $2")
-            .bind(i(chain_id))
-            .bind(w.as_slice());
-        record(q.fetch_optional(self.pool()).await?)
+        row_where::<MembershipRow, _>(self.pool(), chain_id, "token_id = $2", w.as_slice()).await
     }
 
     /// Every membership whose current (or, if burned, last) owner is `holder`, by tier id.
@@ -150,10 +147,13 @@ impl Store {
         chain_id: u64,
         holder: Address,
     ) -> Result<Vec<MembershipRow>, StoreError> {
-        let q = select::<MembershipRow>("chain_id = $1 AND holder = $2 ORDER BY tier_id, token_id")
-            .bind(i(chain_id))
-            .bind(holder.as_slice());
-        records(q.fetch_all(self.pool()).await?)
+        rows_where::<MembershipRow, _>(
+            self.pool(),
+            chain_id,
+            "holder = $2 ORDER BY tier_id, token_id",
+            holder.as_slice(),
+        )
+        .await
     }
 
     /// Every membership of tier `tier_id` (any status), by token id.
@@ -162,10 +162,13 @@ impl Store {
         chain_id: u64,
         tier_id: u64,
     ) -> Result<Vec<MembershipRow>, StoreError> {
-        let q = select::<MembershipRow>("chain_id = $1 AND tier_id = $2 ORDER BY token_id")
-            .bind(i(chain_id))
-            .bind(i(tier_id));
-        records(q.fetch_all(self.pool()).await?)
+        rows_where::<MembershipRow, _>(
+            self.pool(),
+            chain_id,
+            "tier_id = $2 ORDER BY token_id",
+            i(tier_id),
+        )
+        .await
     }
 
     /// Role holders, in one scope or (None) all, by scope, scope id and account.
@@ -183,8 +186,7 @@ impl Store {
         chain_id: u64,
         state: Option<OpState>,
     ) -> Result<Vec<GovernanceOpRow>, StoreError> {
-        let q = select::<GovernanceOpRow>("chain_id = $1 AND ($2::text IS NULL OR state = $2) ORDER BY scheduled_block NULLS FIRST, operation_id, nonce").bind(i(chain_id)).bind(state.map(OpState::as_str));
-        records(q.fetch_all(self.pool()).await?)
+        rows_where::<GovernanceOpRow, _>(self.pool(), chain_id, "($2::text IS NULL OR state = $2) ORDER BY scheduled_block NULLS FIRST, operation_id, nonce", state.map(OpState::as_str)).await
     }
 
     /// The base of `registry`'s token URIs, if known.
@@ -229,10 +231,13 @@ pub(in crate::store) async fn credentials_of_holders<'c>(
     holders: &[Address],
 ) -> Result<Vec<CredentialRow>, StoreError> {
     let holders: Vec<&[u8]> = holders.iter().map(|h| h.as_slice()).collect();
-    let q = select::<CredentialRow>("chain_id = $1 AND holder = ANY($2) ORDER BY holder, type_id")
-        .bind(i(chain_id))
-        .bind(&holders as &[&[u8]]);
-    records(q.fetch_all(ex).await?)
+    rows_where::<CredentialRow, _>(
+        ex,
+        chain_id,
+        "holder = ANY($2) ORDER BY holder, type_id",
+        &holders as &[&[u8]],
+    )
+    .await
 }
 
 /// Every credential type, by id.
@@ -273,12 +278,36 @@ fn select<'q, T: Projection>(filter: &'static str) -> PgQuery<'q> {
     sqlx::query(AssertSqlSafe(T::select(filter)))
 }
 
+/// `T`'s rows of chain `chain_id` (`$1`) that `filter` keeps, with `arg` as `$2`.
+async fn rows_where<'c, T: Projection, A>(
+    ex: impl PgExecutor<'c>,
+    chain_id: u64,
+    filter: &'static str,
+    arg: A,
+) -> Result<Vec<T>, StoreError>
+where
+    A: for<'e> sqlx::Encode<'e, Postgres> + sqlx::Type<Postgres> + Send,
+{
+    // `filter` is a literal of this file: no input reaches the text.
+    let sql = T::select(&format!("chain_id = $1 AND {filter}"));
+    let q = sqlx::query(AssertSqlSafe(sql)).bind(i(chain_id)).bind(arg);
+    records(q.fetch_all(ex).await?)
+}
+
+/// `T`'s row of chain `chain_id` (`$1`) that `filter` keeps, with `arg` as `$2`, if there is one.
+async fn row_where<'c, T: Projection, A>(
+    ex: impl PgExecutor<'c>,
+    chain_id: u64,
+    filter: &'static str,
+    arg: A,
+) -> Result<Option<T>, StoreError>
+where
+    A: for<'e> sqlx::Encode<'e, Postgres> + sqlx::Type<Postgres> + Send,
+{
+    Ok(rows_where(ex, chain_id, filter, arg).await?.pop())
+}
+
 /// The rows read, as records.
 fn records<T: Projection>(rows: Vec<PgRow>) -> Result<Vec<T>, StoreError> {
     rows.iter().map(T::from_row).collect()
-}
-
-/// The row read, if any, as a record.
-fn record<T: Projection>(row: Option<PgRow>) -> Result<Option<T>, StoreError> {
-    row.as_ref().map(T::from_row).transpose()
 }
