@@ -4,10 +4,9 @@ use alloy::primitives::{Address, U256};
 use std::collections::BTreeMap;
 
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, PgExecutor, Postgres, Row};
+use sqlx::{AssertSqlSafe, PgExecutor, Row};
 
-use super::rows::{PgQuery, Projection};
-use super::word;
+use super::rows::{bind_column, Column, PgQuery, Projection};
 use crate::domain::{
     token_id, CredentialRow, CredentialTypeRow, GovernanceOpRow, MembershipRow, OpState,
     RegistryStateRow, RoleRow, RoleScope, TierRow,
@@ -34,7 +33,6 @@ impl Store {
         type_id: u64,
         holder: Address,
     ) -> Result<(Option<CredentialRow>, Option<u64>), StoreError> {
-        let w = word(&token_id(type_id, holder));
         // Built from the table's description only: no input reaches the text.
         let sql = format!(
             "SELECT c.indexed_block, {} FROM cursors c
@@ -45,7 +43,7 @@ impl Store {
         );
         let Some(r) = sqlx::query(AssertSqlSafe(sql))
             .bind(i(chain_id))
-            .bind(w.as_slice())
+            .bind(token_id(type_id, holder).enc())
             .fetch_optional(self.pool())
             .await?
         else {
@@ -65,8 +63,7 @@ impl Store {
         chain_id: u64,
         token: U256,
     ) -> Result<Option<CredentialRow>, StoreError> {
-        let w = word(&token);
-        row_where::<CredentialRow, _>(self.pool(), chain_id, "token_id = $2", w.as_slice()).await
+        row_where::<CredentialRow, _>(self.pool(), chain_id, "token_id = $2", &token).await
     }
 
     /// Every credential ever issued to `holder` (any status), by type id.
@@ -79,7 +76,7 @@ impl Store {
             self.pool(),
             chain_id,
             "holder = $2 ORDER BY type_id",
-            holder.as_slice(),
+            &holder,
         )
         .await
     }
@@ -103,7 +100,7 @@ impl Store {
             self.pool(),
             chain_id,
             "type_id = $2 ORDER BY holder",
-            i(type_id),
+            &type_id,
         )
         .await
     }
@@ -114,7 +111,7 @@ impl Store {
         chain_id: u64,
         type_id: u64,
     ) -> Result<Option<CredentialTypeRow>, StoreError> {
-        row_where::<CredentialTypeRow, _>(self.pool(), chain_id, "type_id = $2", i(type_id)).await
+        row_where::<CredentialTypeRow, _>(self.pool(), chain_id, "type_id = $2", &type_id).await
     }
 
     /// Every credential type, by id.
@@ -137,8 +134,7 @@ impl Store {
         chain_id: u64,
         token: U256,
     ) -> Result<Option<MembershipRow>, StoreError> {
-        let w = word(&token);
-        row_where::<MembershipRow, _>(self.pool(), chain_id, "token_id = $2", w.as_slice()).await
+        row_where::<MembershipRow, _>(self.pool(), chain_id, "token_id = $2", &token).await
     }
 
     /// Every membership whose current (or, if burned, last) owner is `holder`, by tier id.
@@ -151,7 +147,7 @@ impl Store {
             self.pool(),
             chain_id,
             "holder = $2 ORDER BY tier_id, token_id",
-            holder.as_slice(),
+            &holder,
         )
         .await
     }
@@ -166,7 +162,7 @@ impl Store {
             self.pool(),
             chain_id,
             "tier_id = $2 ORDER BY token_id",
-            i(tier_id),
+            &tier_id,
         )
         .await
     }
@@ -186,7 +182,8 @@ impl Store {
         chain_id: u64,
         state: Option<OpState>,
     ) -> Result<Vec<GovernanceOpRow>, StoreError> {
-        rows_where::<GovernanceOpRow, _>(self.pool(), chain_id, "($2::text IS NULL OR state = $2) ORDER BY scheduled_block NULLS FIRST, operation_id, nonce", state.map(OpState::as_str)).await
+        let filter = "($2::text IS NULL OR state = $2) ORDER BY scheduled_block NULLS FIRST, operation_id, nonce";
+        rows_where::<GovernanceOpRow, _>(self.pool(), chain_id, filter, &state).await
     }
 
     /// The base of `registry`'s token URIs, if known.
@@ -230,14 +227,9 @@ pub(in crate::store) async fn credentials_of_holders<'c>(
     chain_id: u64,
     holders: &[Address],
 ) -> Result<Vec<CredentialRow>, StoreError> {
-    let holders: Vec<&[u8]> = holders.iter().map(|h| h.as_slice()).collect();
-    rows_where::<CredentialRow, _>(
-        ex,
-        chain_id,
-        "holder = ANY($2) ORDER BY holder, type_id",
-        &holders as &[&[u8]],
-    )
-    .await
+    let q = select::<CredentialRow>("chain_id = $1 AND holder = ANY($2) ORDER BY holder, type_id")
+        .bind(i(chain_id));
+    records(bind_column(q, holders, |h| h).fetch_all(ex).await?)
 }
 
 /// Every credential type, by id.
@@ -278,32 +270,28 @@ fn select<'q, T: Projection>(filter: &'static str) -> PgQuery<'q> {
     sqlx::query(AssertSqlSafe(T::select(filter)))
 }
 
-/// `T`'s rows of chain `chain_id` (`$1`) that `filter` keeps, with `arg` as `$2`.
-async fn rows_where<'c, T: Projection, A>(
+/// `T`'s rows of chain `chain_id` (`$1`) that `filter` keeps, with `arg` (in its column's codec) as `$2`.
+async fn rows_where<'c, T: Projection, A: Column + Sync>(
     ex: impl PgExecutor<'c>,
     chain_id: u64,
     filter: &'static str,
-    arg: A,
-) -> Result<Vec<T>, StoreError>
-where
-    A: for<'e> sqlx::Encode<'e, Postgres> + sqlx::Type<Postgres> + Send,
-{
+    arg: &A,
+) -> Result<Vec<T>, StoreError> {
     // `filter` is a literal of this file: no input reaches the text.
     let sql = T::select(&format!("chain_id = $1 AND {filter}"));
-    let q = sqlx::query(AssertSqlSafe(sql)).bind(i(chain_id)).bind(arg);
+    let q = sqlx::query(AssertSqlSafe(sql))
+        .bind(i(chain_id))
+        .bind(arg.enc());
     records(q.fetch_all(ex).await?)
 }
 
-/// `T`'s row of chain `chain_id` (`$1`) that `filter` keeps, with `arg` as `$2`, if there is one.
-async fn row_where<'c, T: Projection, A>(
+/// `T`'s row of chain `chain_id` (`$1`) that `filter` keeps, with `arg` (in its column's codec) as `$2`, if there is one.
+async fn row_where<'c, T: Projection, A: Column + Sync>(
     ex: impl PgExecutor<'c>,
     chain_id: u64,
     filter: &'static str,
-    arg: A,
-) -> Result<Option<T>, StoreError>
-where
-    A: for<'e> sqlx::Encode<'e, Postgres> + sqlx::Type<Postgres> + Send,
-{
+    arg: &A,
+) -> Result<Option<T>, StoreError> {
     Ok(rows_where(ex, chain_id, filter, arg).await?.pop())
 }
 
