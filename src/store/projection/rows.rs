@@ -411,3 +411,41 @@ projection!(RegistryStateRow: Registry, tbl::REGISTRY_STATE, {
     base_uri: Option<String>,
     updated_block: Option<u64>,
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn a_composite_key_is_matched_against_one_unnest_of_its_columns() {
+        assert_eq!(
+            RoleRow::key_filter(),
+            "chain_id = $1 AND (scope, scope_id, account) IN \
+             (SELECT * FROM UNNEST($2::text[], $3::bigint[], $4::bytea[]))"
+        );
+        assert_eq!(
+            CredentialRow::key_filter(),
+            "chain_id = $1 AND token_id = ANY($2)"
+        );
+    }
+
+    #[test]
+    fn the_upsert_names_every_column_once_and_updates_all_but_the_key() {
+        assert_eq!(
+            flat(&RegistryStateRow::upsert_sql()),
+            "INSERT INTO registry_state (chain_id, registry, paused, base_uri, updated_block) \
+             SELECT $1, u.registry, u.paused, u.base_uri, u.updated_block \
+             FROM UNNEST($2::text[], $3::bool[], $4::text[], $5::bigint[]) \
+             AS u(registry, paused, base_uri, updated_block) \
+             ON CONFLICT (chain_id, registry) DO UPDATE SET paused = EXCLUDED.paused, \
+             base_uri = EXCLUDED.base_uri, updated_block = EXCLUDED.updated_block"
+        );
+        let tiers = TierRow::upsert_sql();
+        assert!(tiers.contains("u.eligibility::bigint[]"), "{tiers}");
+        assert!(tiers.contains("$9::text[]"), "{tiers}");
+    }
+}
