@@ -3,8 +3,10 @@
 use alloy::primitives::{Address, U256};
 use std::collections::BTreeMap;
 
-use super::rows::{DbCredential, DbMembership, DbOp, DbRegistry, DbRole, DbTier, DbType};
-use super::word;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, PgExecutor, Row};
+
+use super::rows::{bind_column, Column, PgQuery, Projection};
 use crate::domain::{
     token_id, CredentialRow, CredentialTypeRow, GovernanceOpRow, MembershipRow, OpState,
     RegistryStateRow, RoleRow, RoleScope, TierRow,
@@ -31,44 +33,27 @@ impl Store {
         type_id: u64,
         holder: Address,
     ) -> Result<(Option<CredentialRow>, Option<u64>), StoreError> {
-        let w = word(&token_id(type_id, holder));
-        let Some(r) = sqlx::query!(
-            r#"SELECT c.indexed_block, cr.token_id AS "token_id?", cr.type_id AS "type_id?",
-                      cr.holder AS "holder?", cr.issuer AS "issuer?", cr.issued_at AS "issued_at?",
-                      cr.expires_at AS "expires_at?", cr.status AS "status?", cr.reason AS "reason?",
-                      cr.evidence_hash AS "evidence_hash?", cr.issued_block AS "issued_block?",
-                      cr.issued_tx AS "issued_tx?", cr.updated_block AS "updated_block?",
-                      cr.recovered_from, cr.recovered_to
-               FROM cursors c LEFT JOIN credentials cr ON cr.chain_id = c.chain_id AND cr.token_id = $2
-               WHERE c.chain_id = $1"#,
-            i(chain_id),
-            w.as_slice()
-        )
-        .fetch_optional(self.pool())
-        .await?
+        // Built from the table's description only: no input reaches the text.
+        let sql = format!(
+            "SELECT c.indexed_block, {} FROM cursors c
+               LEFT JOIN {} cr ON cr.chain_id = c.chain_id AND cr.token_id = $2
+             WHERE c.chain_id = $1",
+            CredentialRow::columns("cr."),
+            CredentialRow::TABLE
+        );
+        let Some(r) = sqlx::query(AssertSqlSafe(sql))
+            .bind(i(chain_id))
+            .bind(token_id(type_id, holder).enc())
+            .fetch_optional(self.pool())
+            .await?
         else {
             return Ok((None, None));
         };
-        let block = (r.indexed_block >= 0).then_some(r.indexed_block as u64);
+        let indexed: i64 = r.try_get("indexed_block")?;
+        let block = (indexed >= 0).then_some(indexed as u64);
         // The columns are NOT NULL in the table: they are present whenever the row is.
-        let row = r.token_id.map(|token_id| {
-            CredentialRow::from(DbCredential {
-                token_id,
-                type_id: r.type_id.unwrap_or_default(),
-                holder: r.holder.unwrap_or_default(),
-                issuer: r.issuer.unwrap_or_default(),
-                issued_at: r.issued_at.unwrap_or_default(),
-                expires_at: r.expires_at.unwrap_or_default(),
-                status: r.status.unwrap_or_default(),
-                reason: r.reason.unwrap_or_default(),
-                evidence_hash: r.evidence_hash.unwrap_or_default(),
-                issued_block: r.issued_block.unwrap_or_default(),
-                issued_tx: r.issued_tx.unwrap_or_default(),
-                updated_block: r.updated_block.unwrap_or_default(),
-                recovered_from: r.recovered_from,
-                recovered_to: r.recovered_to,
-            })
-        });
+        let present: Option<Vec<u8>> = r.try_get("token_id")?;
+        let row = present.map(|_| CredentialRow::from_row(&r)).transpose()?;
         Ok((row, block))
     }
 
@@ -78,18 +63,7 @@ impl Store {
         chain_id: u64,
         token: U256,
     ) -> Result<Option<CredentialRow>, StoreError> {
-        let w = word(&token);
-        Ok(sqlx::query_as!(
-            DbCredential,
-            "SELECT token_id, type_id, holder, issuer, issued_at, expires_at, status, reason, evidence_hash,
-                    issued_block, issued_tx, updated_block, recovered_from, recovered_to
-             FROM credentials WHERE chain_id = $1 AND token_id = $2",
-            i(chain_id),
-            w.as_slice()
-        )
-        .fetch_optional(self.pool())
-        .await?
-        .map(Into::into))
+        row_where::<CredentialRow, _>(self.pool(), chain_id, "token_id = $2", &token).await
     }
 
     /// Every credential ever issued to `holder` (any status), by type id.
@@ -98,19 +72,13 @@ impl Store {
         chain_id: u64,
         holder: Address,
     ) -> Result<Vec<CredentialRow>, StoreError> {
-        Ok(sqlx::query_as!(
-            DbCredential,
-            "SELECT token_id, type_id, holder, issuer, issued_at, expires_at, status, reason, evidence_hash,
-                    issued_block, issued_tx, updated_block, recovered_from, recovered_to
-             FROM credentials WHERE chain_id = $1 AND holder = $2 ORDER BY type_id",
-            i(chain_id),
-            holder.as_slice()
+        rows_where::<CredentialRow, _>(
+            self.pool(),
+            chain_id,
+            "holder = $2 ORDER BY type_id",
+            &holder,
         )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        .await
     }
 
     /// Every credential ever issued to any of `holders` (any status).
@@ -128,19 +96,13 @@ impl Store {
         chain_id: u64,
         type_id: u64,
     ) -> Result<Vec<CredentialRow>, StoreError> {
-        Ok(sqlx::query_as!(
-            DbCredential,
-            "SELECT token_id, type_id, holder, issuer, issued_at, expires_at, status, reason, evidence_hash,
-                    issued_block, issued_tx, updated_block, recovered_from, recovered_to
-             FROM credentials WHERE chain_id = $1 AND type_id = $2 ORDER BY holder",
-            i(chain_id),
-            i(type_id)
+        rows_where::<CredentialRow, _>(
+            self.pool(),
+            chain_id,
+            "type_id = $2 ORDER BY holder",
+            &type_id,
         )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        .await
     }
 
     /// Credential type `type_id`, if defined.
@@ -149,17 +111,7 @@ impl Store {
         chain_id: u64,
         type_id: u64,
     ) -> Result<Option<CredentialTypeRow>, StoreError> {
-        Ok(sqlx::query_as!(
-            DbType,
-            "SELECT type_id, name, uri, default_validity, max_validity, renewal_window, max_supply, quota_limit,
-                    quota_period, flags, prerequisites, paused, supply, defined_block, updated_block
-             FROM credential_types WHERE chain_id = $1 AND type_id = $2",
-            i(chain_id),
-            i(type_id)
-        )
-        .fetch_optional(self.pool())
-        .await?
-        .map(Into::into))
+        row_where::<CredentialTypeRow, _>(self.pool(), chain_id, "type_id = $2", &type_id).await
     }
 
     /// Every credential type, by id.
@@ -172,18 +124,8 @@ impl Store {
 
     /// Every membership tier, by id.
     pub async fn tiers(&self, chain_id: u64) -> Result<Vec<TierRow>, StoreError> {
-        Ok(sqlx::query_as!(
-            DbTier,
-            "SELECT tier_id, name, uri, duration, holder_renewable, transferable, max_members, eligibility,
-                    paused, members, defined_block, updated_block
-             FROM tiers WHERE chain_id = $1 ORDER BY tier_id",
-            i(chain_id)
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        let q = select::<TierRow>("chain_id = $1 ORDER BY tier_id").bind(i(chain_id));
+        records(q.fetch_all(self.pool()).await?)
     }
 
     /// The membership with token id `token`, if it was ever minted.
@@ -192,18 +134,7 @@ impl Store {
         chain_id: u64,
         token: U256,
     ) -> Result<Option<MembershipRow>, StoreError> {
-        let w = word(&token);
-        Ok(sqlx::query_as!(
-            DbMembership,
-            "SELECT token_id, tier_id, holder, original_holder, expires_at, granted_at, status, reason, granted_by,
-                    granted_block, granted_tx, moved_from, moved_to, updated_block
-             FROM memberships WHERE chain_id = $1 AND token_id = $2",
-            i(chain_id),
-            w.as_slice()
-        )
-        .fetch_optional(self.pool())
-        .await?
-        .map(Into::into))
+        row_where::<MembershipRow, _>(self.pool(), chain_id, "token_id = $2", &token).await
     }
 
     /// Every membership whose current (or, if burned, last) owner is `holder`, by tier id.
@@ -212,19 +143,13 @@ impl Store {
         chain_id: u64,
         holder: Address,
     ) -> Result<Vec<MembershipRow>, StoreError> {
-        Ok(sqlx::query_as!(
-            DbMembership,
-            "SELECT token_id, tier_id, holder, original_holder, expires_at, granted_at, status, reason, granted_by,
-                    granted_block, granted_tx, moved_from, moved_to, updated_block
-             FROM memberships WHERE chain_id = $1 AND holder = $2 ORDER BY tier_id, token_id",
-            i(chain_id),
-            holder.as_slice()
+        rows_where::<MembershipRow, _>(
+            self.pool(),
+            chain_id,
+            "holder = $2 ORDER BY tier_id, token_id",
+            &holder,
         )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        .await
     }
 
     /// Every membership of tier `tier_id` (any status), by token id.
@@ -233,19 +158,13 @@ impl Store {
         chain_id: u64,
         tier_id: u64,
     ) -> Result<Vec<MembershipRow>, StoreError> {
-        Ok(sqlx::query_as!(
-            DbMembership,
-            "SELECT token_id, tier_id, holder, original_holder, expires_at, granted_at, status, reason, granted_by,
-                    granted_block, granted_tx, moved_from, moved_to, updated_block
-             FROM memberships WHERE chain_id = $1 AND tier_id = $2 ORDER BY token_id",
-            i(chain_id),
-            i(tier_id)
+        rows_where::<MembershipRow, _>(
+            self.pool(),
+            chain_id,
+            "tier_id = $2 ORDER BY token_id",
+            &tier_id,
         )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect())
+        .await
     }
 
     /// Role holders, in one scope or (None) all, by scope, scope id and account.
@@ -263,20 +182,8 @@ impl Store {
         chain_id: u64,
         state: Option<OpState>,
     ) -> Result<Vec<GovernanceOpRow>, StoreError> {
-        sqlx::query_as!(
-            DbOp,
-            "SELECT operation_id, nonce, schedule, caller, target, data, state, scheduled_block, scheduled_tx,
-                    updated_block
-             FROM governance_ops WHERE chain_id = $1 AND ($2::text IS NULL OR state = $2)
-             ORDER BY scheduled_block NULLS FIRST, operation_id, nonce",
-            i(chain_id),
-            state.map(OpState::as_str)
-        )
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
+        let filter = "($2::text IS NULL OR state = $2) ORDER BY scheduled_block NULLS FIRST, operation_id, nonce";
+        rows_where::<GovernanceOpRow, _>(self.pool(), chain_id, filter, &state).await
     }
 
     /// The base of `registry`'s token URIs, if known.
@@ -320,20 +227,9 @@ pub(in crate::store) async fn credentials_of_holders<'c>(
     chain_id: u64,
     holders: &[Address],
 ) -> Result<Vec<CredentialRow>, StoreError> {
-    let holders: Vec<&[u8]> = holders.iter().map(|h| h.as_slice()).collect();
-    Ok(sqlx::query_as!(
-        DbCredential,
-        "SELECT token_id, type_id, holder, issuer, issued_at, expires_at, status, reason, evidence_hash,
-                issued_block, issued_tx, updated_block, recovered_from, recovered_to
-         FROM credentials WHERE chain_id = $1 AND holder = ANY($2) ORDER BY holder, type_id",
-        i(chain_id),
-        &holders as &[&[u8]]
-    )
-    .fetch_all(ex)
-    .await?
-    .into_iter()
-    .map(Into::into)
-    .collect())
+    let q = select::<CredentialRow>("chain_id = $1 AND holder = ANY($2) ORDER BY holder, type_id")
+        .bind(i(chain_id));
+    records(bind_column(q, holders, |h| h).fetch_all(ex).await?)
 }
 
 /// Every credential type, by id.
@@ -341,18 +237,8 @@ pub(in crate::store) async fn credential_types<'c>(
     ex: impl sqlx::PgExecutor<'c>,
     chain_id: u64,
 ) -> Result<Vec<CredentialTypeRow>, StoreError> {
-    Ok(sqlx::query_as!(
-        DbType,
-        "SELECT type_id, name, uri, default_validity, max_validity, renewal_window, max_supply, quota_limit,
-                quota_period, flags, prerequisites, paused, supply, defined_block, updated_block
-         FROM credential_types WHERE chain_id = $1 ORDER BY type_id",
-        i(chain_id)
-    )
-    .fetch_all(ex)
-    .await?
-    .into_iter()
-    .map(Into::into)
-    .collect())
+    let q = select::<CredentialTypeRow>("chain_id = $1 ORDER BY type_id").bind(i(chain_id));
+    records(q.fetch_all(ex).await?)
 }
 
 /// Role holders, in one scope or (None) all, by scope, scope id and account.
@@ -361,19 +247,12 @@ pub(in crate::store) async fn roles<'c>(
     chain_id: u64,
     scope: Option<RoleScope>,
 ) -> Result<Vec<RoleRow>, StoreError> {
-    sqlx::query_as!(
-        DbRole,
-        "SELECT scope, scope_id, account, bits, since, delay, granted_block, updated_block
-         FROM roles WHERE chain_id = $1 AND ($2::text IS NULL OR scope = $2)
-         ORDER BY scope, scope_id, account",
-        i(chain_id),
-        scope.map(RoleScope::as_str)
+    let q = select::<RoleRow>(
+        "chain_id = $1 AND ($2::text IS NULL OR scope = $2) ORDER BY scope, scope_id, account",
     )
-    .fetch_all(ex)
-    .await?
-    .into_iter()
-    .map(TryInto::try_into)
-    .collect()
+    .bind(i(chain_id))
+    .bind(scope.map(RoleScope::as_str));
+    records(q.fetch_all(ex).await?)
 }
 
 /// Both registries' pause flag and base URI.
@@ -381,15 +260,42 @@ pub(in crate::store) async fn registry_state<'c>(
     ex: impl sqlx::PgExecutor<'c>,
     chain_id: u64,
 ) -> Result<Vec<RegistryStateRow>, StoreError> {
-    sqlx::query_as!(
-        DbRegistry,
-        "SELECT registry, paused, base_uri, updated_block FROM registry_state WHERE chain_id = $1
-         ORDER BY registry",
-        i(chain_id)
-    )
-    .fetch_all(ex)
-    .await?
-    .into_iter()
-    .map(TryInto::try_into)
-    .collect()
+    let q = select::<RegistryStateRow>("chain_id = $1 ORDER BY registry").bind(i(chain_id));
+    records(q.fetch_all(ex).await?)
+}
+
+/// The statement selecting `T`'s rows `WHERE filter`, to bind and run.
+fn select<'q, T: Projection>(filter: &'static str) -> PgQuery<'q> {
+    // `filter` is a literal of this file: no input reaches the text.
+    sqlx::query(AssertSqlSafe(T::select(filter)))
+}
+
+/// `T`'s rows of chain `chain_id` (`$1`) that `filter` keeps, with `arg` (in its column's codec) as `$2`.
+async fn rows_where<'c, T: Projection, A: Column + Sync>(
+    ex: impl PgExecutor<'c>,
+    chain_id: u64,
+    filter: &'static str,
+    arg: &A,
+) -> Result<Vec<T>, StoreError> {
+    // `filter` is a literal of this file: no input reaches the text.
+    let sql = T::select(&format!("chain_id = $1 AND {filter}"));
+    let q = sqlx::query(AssertSqlSafe(sql))
+        .bind(i(chain_id))
+        .bind(arg.enc());
+    records(q.fetch_all(ex).await?)
+}
+
+/// `T`'s row of chain `chain_id` (`$1`) that `filter` keeps, with `arg` (in its column's codec) as `$2`, if there is one.
+async fn row_where<'c, T: Projection, A: Column + Sync>(
+    ex: impl PgExecutor<'c>,
+    chain_id: u64,
+    filter: &'static str,
+    arg: &A,
+) -> Result<Option<T>, StoreError> {
+    Ok(rows_where(ex, chain_id, filter, arg).await?.pop())
+}
+
+/// The rows read, as records.
+fn records<T: Projection>(rows: Vec<PgRow>) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(T::from_row).collect()
 }

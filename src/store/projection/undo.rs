@@ -76,13 +76,36 @@ pub(in crate::store) async fn prune_undo(
     chain_id: u64,
     block: u64,
 ) -> Result<(), StoreError> {
-    sqlx::query!(
-        "DELETE FROM projection_undo WHERE chain_id = $1 AND block_number <= $2",
-        i(chain_id),
-        i(block)
-    )
-    .execute(&mut *conn)
-    .await?;
+    drop_undo(conn, chain_id, Entries::AtOrBelow(block)).await
+}
+
+/// Undo entries by their block.
+enum Entries {
+    /// Of the blocks at or below this one.
+    AtOrBelow(u64),
+    /// Of the blocks above this one.
+    Above(u64),
+}
+
+/// Drops the undo entries of chain `chain_id` that `which` names.
+async fn drop_undo(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    which: Entries,
+) -> Result<(), StoreError> {
+    let q = match which {
+        Entries::AtOrBelow(b) => sqlx::query!(
+            "DELETE FROM projection_undo WHERE chain_id = $1 AND block_number <= $2",
+            i(chain_id),
+            i(b)
+        ),
+        Entries::Above(b) => sqlx::query!(
+            "DELETE FROM projection_undo WHERE chain_id = $1 AND block_number > $2",
+            i(chain_id),
+            i(b)
+        ),
+    };
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -132,13 +155,7 @@ pub(in crate::store) async fn unwind(
         }
     }
     write(conn, chain_id, &f).await?;
-    sqlx::query!(
-        "DELETE FROM projection_undo WHERE chain_id = $1 AND block_number > $2",
-        i(chain_id),
-        i(fork)
-    )
-    .execute(&mut *conn)
-    .await?;
+    drop_undo(conn, chain_id, Entries::Above(fork)).await?;
     Ok(restored)
 }
 
