@@ -1,7 +1,9 @@
 //! The HTTP server: public reads (types, tiers, holders, verify), health, readiness, metrics and the
 //! OpenAPI document generated from the handlers. Every response that fails is JSON `{error, message,
 //! field?}`; every request runs in a tracing span carrying its `x-request-id`, under a timeout and a body
-//! size limit, with CORS open for the public reads.
+//! size limit, with CORS open for the public reads; [`observe`] counts and times each request by route.
+//! May import every module below the front layer (`domain` to `credentials`, `config`, `telemetry`), never
+//! `cli`; `startup` wires it.
 
 pub mod admin;
 pub mod auth;

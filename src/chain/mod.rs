@@ -1,5 +1,6 @@
 //! Chain access: bindings generated from the committed contract artifacts, the deployment record, signing and
-//! sending one transaction, and decoding the contracts' reverts into messages.
+//! sending one transaction, and decoding the contracts' reverts into messages. May import only `domain`
+//! and `config`.
 
 pub mod bindings;
 pub mod deployment;

@@ -1,5 +1,7 @@
 //! What the `laurel` commands do (the binary parses flags and calls these). This is the edge of the
-//! program, so errors are `anyhow` with messages meant for the admin at the terminal.
+//! program, so errors are `anyhow` with messages meant for the admin at the terminal. Commands parse and
+//! present; the work is done below (`issuance::submit`, `governance`, `store`). May import every module
+//! below the front layer, never `api`; `startup` wires it.
 
 pub mod admin;
 pub mod args;

@@ -5,7 +5,8 @@
 //! tiers, memberships, roles, governance operations, registry state) with their undo images, without I/O;
 //! [`commit`] drives the store's range transaction through the fold; [`follow`] is the writer that walks the
 //! chain into the mirror, reorg-safe; [`run`] holds its loops (the long-running one with a standby, and
-//! the catch-up a command runs before it reads).
+//! the catch-up a command runs before it reads), [`progress`] its rates and metrics.
+//! May import `domain`, `chain`, `store`, `config` and `telemetry`; nothing above.
 
 pub mod commit;
 pub mod decode;
