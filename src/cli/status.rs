@@ -20,7 +20,7 @@ pub struct Status {
     pub final_head: u64,
     /// Contract events the mirror stores for this chain (rows of `events`, reorged ones removed).
     pub events: u64,
-    /// Requests by state.
+    /// Issuance requests waiting for a batch (state `queued`).
     pub queued: u64,
     /// Requests in sent batches.
     pub submitted: u64,

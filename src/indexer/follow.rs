@@ -124,7 +124,7 @@ pub enum FollowError {
     ReorgTooDeep {
         /// Recent stored blocks checked for a common ancestor (`FollowConfig::window`).
         window: u64,
-        /// Oldest block checked.
+        /// Oldest stored block checked (the deploy block when none is stored).
         from: u64,
     },
 }
