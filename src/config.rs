@@ -148,7 +148,7 @@ pub enum ConfigError {
     /// The chain name is not one Laurel knows.
     #[error("unknown chain {name:?}; known chains: {known}")]
     UnknownChain {
-        /// Name given.
+        /// The chain name as given (`--chain`, `LAUREL_CHAIN` or `chain` in `laurel.toml`).
         name: String,
         /// Comma-separated known names.
         known: String,
@@ -156,9 +156,9 @@ pub enum ConfigError {
     /// An environment variable holds a value of the wrong kind.
     #[error("environment variable {var}={value:?} is not valid: {why}")]
     BadEnv {
-        /// Variable name.
+        /// The environment variable that holds it, e.g. `LAUREL_MAX_BATCH`.
         var: &'static str,
-        /// Its value.
+        /// The variable's text as set (not trimmed).
         value: String,
         /// Why it was rejected.
         why: String,

@@ -52,7 +52,7 @@ pub struct IssuanceInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum IssuanceBody {
-    /// A batch.
+    /// Several issuances, checked all or nothing: `{"issuances": [...]}`.
     Batch {
         /// The issuances (1 to 1,000).
         issuances: Vec<IssuanceInput>,
@@ -64,7 +64,7 @@ pub enum IssuanceBody {
 /// Where one issuance request is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IssuanceStatus {
-    /// Request id.
+    /// Queue id (`issuance_requests.id`), as `GET /v1/issuances/{id}` takes it.
     pub id: i64,
     /// queued, submitted, confirmed or failed.
     pub state: &'static str,
@@ -122,7 +122,7 @@ pub struct ItemError {
 pub struct Rejected {
     /// `invalid_items`.
     pub error: &'static str,
-    /// Summary.
+    /// How many items cannot be issued, and that nothing was queued.
     pub message: String,
     /// The bad items.
     pub items: Vec<ItemError>,
@@ -343,7 +343,7 @@ pub struct StatusChange {
     /// Credential type id.
     #[serde(rename = "type")]
     pub type_id: u64,
-    /// Holder address.
+    /// Holder, 0x-prefixed hex (mixed case must carry a valid EIP-55 checksum; not zero).
     pub holder: String,
     /// Reason code (revocations and suspensions; 0-255).
     #[serde(default)]
@@ -358,16 +358,16 @@ pub struct StatusChange {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MembershipGrant {
-    /// Tier id.
+    /// Tier to grant a membership of (from 1; 0 is refused as `invalid_tier`).
     pub tier: u64,
-    /// Holder address.
+    /// Address to grant to, 0x-prefixed hex (mixed case must be valid EIP-55; not zero).
     pub holder: String,
 }
 
 /// A change done on chain.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Done {
-    /// Transaction hash.
+    /// Hash of the transaction that executed the change, 0x-prefixed hex.
     pub tx_hash: String,
     /// Block it was mined in.
     pub block: u64,

@@ -25,9 +25,9 @@ pub enum ApiError {
     /// A parameter is malformed.
     #[error("{message}")]
     BadRequest {
-        /// Stable code.
+        /// Machine-readable code sent as the body's `error`, e.g. `invalid_address`.
         code: &'static str,
-        /// Explanation.
+        /// What was wrong, for a person; sent as the body's `message` (also the `Display` text).
         message: String,
         /// Field at fault.
         field: Option<String>,

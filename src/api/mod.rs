@@ -42,11 +42,11 @@ pub struct AppState {
     pub max_lag: u64,
     /// The service's signing key, when it has one (admin issuance and status changes need it).
     pub signer: Option<alloy::signers::local::PrivateKeySigner>,
-    /// Effective settings.
+    /// Resolved settings: flags over environment over `laurel.toml` over defaults.
     pub settings: crate::config::Settings,
     /// The node and the deployment it serves.
     pub node: crate::chain::Node,
-    /// The mirror.
+    /// The Postgres mirror of the deployment's contracts (read by most handlers).
     pub store: Store,
     /// The hot-path view of the mirror.
     pub cache: std::sync::Arc<cache::MirrorCache>,
@@ -68,7 +68,7 @@ impl AppState {
         }
     }
 
-    /// The mirror.
+    /// The Postgres mirror handlers read from (the state's `store`).
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -83,7 +83,7 @@ impl AppState {
         self.node.chain_id()
     }
 
-    /// CredentialRegistry address.
+    /// Address of the deployment's CredentialRegistry, from the deployment record.
     pub fn registry(&self) -> Address {
         self.node.deployment.credential_registry
     }
@@ -402,9 +402,9 @@ pub enum ServeError {
         "cannot listen on {addr}: {source}. Is another laurel running? Use --listen HOST:PORT"
     )]
     Bind {
-        /// Address.
+        /// The listen address that could not be bound.
         addr: SocketAddr,
-        /// Cause.
+        /// The OS error from binding, e.g. address in use or permission denied.
         #[source]
         source: std::io::Error,
     },

@@ -24,9 +24,9 @@ use crate::store::Store;
 /// A credential type and its policy.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TypeDto {
-    /// Type id.
+    /// Type id (from 1), as in `/v1/types/{id}` and the high bits of its token ids.
     pub id: u64,
-    /// Name.
+    /// Human name from the type's policy (`TypeDefined`/`TypeUpdated`), e.g. "Rust Fundamentals".
     pub name: String,
     /// Metadata URI of its tokens (empty: the registry's base URI + token id).
     pub uri: String,
@@ -38,7 +38,7 @@ pub struct TypeDto {
     pub renewal_window: u64,
     /// Cap on live credentials (0 = none).
     pub max_supply: u32,
-    /// Live credentials.
+    /// Live credentials (active or suspended) of the type; counted against `max_supply`.
     pub supply: u64,
     /// Policy flags by name.
     pub flags: Vec<&'static str>,
@@ -82,9 +82,9 @@ impl From<CredentialTypeRow> for TypeDto {
 /// A membership tier.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TierDto {
-    /// Tier id.
+    /// Tier id (from 1); the high bits of its memberships' token ids.
     pub id: u64,
-    /// Name.
+    /// Human name from the tier's policy (`TierDefined`/`TierUpdated`).
     pub name: String,
     /// Seconds a grant lasts.
     pub duration: u64,
@@ -94,7 +94,7 @@ pub struct TierDto {
     pub transferable: bool,
     /// Cap on members (0 = none).
     pub max_members: u64,
-    /// Active members.
+    /// Memberships neither cancelled nor burned (the contract's `memberCount`); counts against `max_members`.
     pub members: u64,
     /// Credential types a member must hold valid.
     pub eligibility: Vec<u64>,
@@ -125,7 +125,7 @@ pub struct CredentialDto {
     pub token_id: String,
     /// Credential type id.
     pub type_id: u64,
-    /// Type name.
+    /// Name of the credential type (empty when the mirror has no such type).
     pub type_name: String,
     /// Holder (EIP-55).
     pub holder: String,
@@ -173,7 +173,7 @@ fn credential_dto(c: CredentialRow, names: &HashMap<u64, String>, now: u64) -> C
 pub struct MembershipDto {
     /// Token id (decimal).
     pub token_id: String,
-    /// Tier id.
+    /// Tier id of the membership (its token id is tier id << 160 | original holder).
     pub tier_id: u64,
     /// Current holder (EIP-55).
     pub holder: String,

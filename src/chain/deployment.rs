@@ -38,13 +38,13 @@ pub struct Deployment {
 /// Accounts granted each role at deploy time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleHolders {
-    /// AccessManager admin.
+    /// Holder of ADMIN (role 0): manages every other role and delay.
     pub admin: Address,
-    /// Policy changes.
+    /// Holder of GOVERNOR: defines and updates types and tiers, per-type roles and base URIs.
     pub governor: Address,
-    /// Emergency pause.
+    /// Holder of PAUSER: may pause (never unpause) a type, a tier or a whole registry.
     pub pauser: Address,
-    /// Wallet recovery.
+    /// Holder of RECOVERY: moves a lost wallet's credentials to a new address.
     pub recovery: Address,
     /// Cancels scheduled operations.
     pub guardian: Address,

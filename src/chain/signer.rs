@@ -27,7 +27,7 @@ pub enum SignerError {
     /// The keystore could not be read or decrypted.
     #[error("cannot unlock the keystore {path}: {reason}")]
     Keystore {
-        /// Keystore file.
+        /// Path of the keystore file that could not be read or decrypted.
         path: PathBuf,
         /// What went wrong.
         reason: String,

@@ -23,7 +23,7 @@ pub enum TxError {
     /// The RPC failed.
     #[error("RPC error: {0}")]
     Rpc(String),
-    /// Signing failed.
+    /// Building or signing the envelope with the wallet failed (alloy's message); nothing was sent.
     #[error("signing failed: {0}")]
     Sign(String),
     /// The transaction was not mined in time; it may still be mined.
@@ -31,9 +31,9 @@ pub enum TxError {
         "transaction {hash} was not mined within {secs} s; check it later (it may still be mined)"
     )]
     Timeout {
-        /// Transaction hash.
+        /// Hash of the broadcast transaction, to look up later (it may still be mined).
         hash: B256,
-        /// Seconds waited.
+        /// The receipt timeout that ran out, in whole seconds.
         secs: u64,
     },
     /// The transaction was mined but reverted.
@@ -100,7 +100,7 @@ pub fn gas_limit(estimate: u64, block_gas_limit: u64) -> u64 {
 
 /// A locally signed EIP-1559 transaction: its hash and its EIP-2718 bytes.
 pub struct Signed {
-    /// Transaction hash.
+    /// Hash of the signed transaction, known before it is broadcast.
     pub hash: B256,
     /// Encoded signed transaction, ready for `eth_sendRawTransaction`.
     pub raw: Vec<u8>,
@@ -110,15 +110,15 @@ pub struct Signed {
 pub struct Unsigned {
     /// Sender (the wallet's default signer).
     pub from: Address,
-    /// Callee.
+    /// Contract the transaction calls (a registry or the AccessManager).
     pub to: Address,
-    /// Calldata.
+    /// ABI-encoded call: the 4-byte selector, then the arguments.
     pub input: Bytes,
-    /// Nonce.
+    /// Sender's nonce: the node's pending count, or the one the issuance worker allocated.
     pub nonce: u64,
-    /// Chain id.
+    /// EIP-155 chain id signed into the transaction (replay protection).
     pub chain_id: u64,
-    /// Gas limit.
+    /// Gas limit: the estimate plus headroom, capped at the block's (see [`gas_limit`]).
     pub gas_limit: u64,
     /// Max fee per gas (wei).
     pub max_fee_per_gas: u128,

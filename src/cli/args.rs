@@ -126,7 +126,7 @@ pub enum Command {
     /// A holder's credentials as the chain and the mirror see them, the block each reflects, and the one-line
     /// `cast call` that checks it without trusting Laurel.
     Verify {
-        /// Holder address.
+        /// Holder address, 0x-prefixed (mixed case must carry a valid EIP-55 checksum).
         holder: String,
         /// Only this credential type.
         #[arg(long = "type", value_name = "ID")]
@@ -156,7 +156,7 @@ pub struct CredentialRef {
     /// Credential type id.
     #[arg(long = "type", value_name = "ID")]
     pub type_id: TypeId,
-    /// Holder address.
+    /// Holder address, 0x-prefixed (mixed case must carry a valid EIP-55 checksum).
     #[arg(long, value_name = "ADDRESS")]
     pub holder: String,
 }
@@ -191,10 +191,10 @@ pub enum MembershipCmd {
 /// Which membership: a tier and a holder.
 #[derive(Args, Debug)]
 pub struct MemberRef {
-    /// Tier id.
+    /// Membership tier id, from 1 (`laurel gov tier list` shows them).
     #[arg(long, value_name = "ID")]
     pub tier: TierId,
-    /// Holder address.
+    /// Holder address, 0x-prefixed (mixed case must carry a valid EIP-55 checksum).
     #[arg(long, value_name = "ADDRESS")]
     pub holder: String,
 }

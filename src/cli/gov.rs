@@ -24,7 +24,7 @@ pub enum GovCmd {
     /// Credential types and pathways (prerequisites).
     #[command(subcommand)]
     Type(TypeCmd),
-    /// Membership tiers.
+    /// Membership tiers: define, update and list them.
     #[command(subcommand)]
     Tier(TierCmd),
     /// Roles: AccessManager roles (governor, recovery, pauser, guardian, admin), per-type issuers and
@@ -58,7 +58,7 @@ pub enum TypeCmd {
     Create(TypeFlags),
     /// Change a type's policy (unset flags keep their current value).
     Update {
-        /// Type id.
+        /// Id of the type to change (from 1; `laurel gov type list` shows them).
         id: TypeId,
         #[command(flatten)]
         flags: TypeFlags,
@@ -110,7 +110,7 @@ pub enum TierCmd {
     Create(TierFlags),
     /// Change a tier's policy (unset flags keep their current value).
     Update {
-        /// Tier id.
+        /// Id of the tier to change (from 1; `laurel gov tier list` shows them).
         id: TierId,
         #[command(flatten)]
         flags: TierFlags,
@@ -160,7 +160,7 @@ pub enum RoleCmd {
 /// Which role, for whom.
 #[derive(Args, Debug, Clone)]
 pub struct RoleFlags {
-    /// The account.
+    /// Account the role is granted to or revoked from (0x address).
     #[arg(long, value_name = "ADDRESS")]
     pub account: String,
     /// An AccessManager role.

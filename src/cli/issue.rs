@@ -52,9 +52,9 @@ pub struct IssueSummary {
     pub queued_new: u64,
     /// Requests that were already queued under the same key (a re-run).
     pub already: u64,
-    /// Requests confirmed.
+    /// Requests confirmed: the mirror stored the event that issued them.
     pub confirmed: u64,
-    /// Requests failed.
+    /// Requests failed for good (a refusal no retry can fix); each is printed with its reason.
     pub failed: u64,
     /// Requests still pending when the wait ended.
     pub pending: u64,

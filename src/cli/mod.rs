@@ -41,11 +41,11 @@ pub fn shutdown_on_signals() -> watch::Receiver<bool> {
 /// What a command works with: the settings, the node and the mirror (startup connects them).
 #[derive(Clone)]
 pub struct Ctx {
-    /// Effective settings.
+    /// Resolved settings: flags over environment over `laurel.toml` over defaults.
     pub settings: crate::config::Settings,
     /// The node and the deployment it serves.
     pub node: crate::chain::Node,
-    /// The mirror.
+    /// The Postgres mirror, migrated and with this deployment registered (by startup).
     pub store: crate::store::Store,
 }
 

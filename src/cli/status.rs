@@ -10,7 +10,7 @@ use super::Ctx;
 /// What `laurel status` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
-    /// Chain id.
+    /// EIP-155 chain id of the deployment (startup checked the node serves it).
     pub chain_id: u64,
     /// The node's latest block.
     pub chain_head: u64,
@@ -18,15 +18,15 @@ pub struct Status {
     pub indexed_head: Option<u64>,
     /// Highest block the mirror treats as final.
     pub final_head: u64,
-    /// Events stored.
+    /// Contract events the mirror stores for this chain (rows of `events`, reorged ones removed).
     pub events: u64,
-    /// Requests by state.
+    /// Issuance requests waiting for a batch (state `queued`).
     pub queued: u64,
     /// Requests in sent batches.
     pub submitted: u64,
-    /// Requests confirmed.
+    /// Issuance requests the indexer confirmed by their on-chain event.
     pub confirmed: u64,
-    /// Requests failed.
+    /// Issuance requests failed for good (a refusal no retry can fix).
     pub failed: u64,
     /// Signed transactions not yet mined.
     pub pending_transactions: u64,

@@ -34,7 +34,7 @@ pub struct View {
 pub struct Line {
     /// Credential type id.
     pub type_id: u64,
-    /// Type name.
+    /// The type's name as the mirror has it (empty when the mirror has no such type).
     pub name: String,
     /// The chain's answer.
     pub chain: View,
@@ -45,7 +45,7 @@ pub struct Line {
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// Holder.
+    /// The address whose credentials are reported (parsed from the command line).
     pub holder: Address,
     /// Block the chain answers reflect.
     pub chain_block: u64,

@@ -16,7 +16,7 @@ pub fn escape(s: &str) -> String {
 /// One ERC-721 metadata attribute.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Attribute {
-    /// Trait name.
+    /// Label wallets show, e.g. `Type`, `Issued`, `Expires`, `Status`, `Tier`, `Granted`.
     pub trait_type: &'static str,
     /// Value (a string, or a unix time for dates).
     #[schema(value_type = Object)]
@@ -29,9 +29,9 @@ pub struct Attribute {
 /// ERC-721 metadata of a token.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenMetadata {
-    /// Display name.
+    /// The credential type's or tier's name (`Credential type N` / `Tier N` when unknown).
     pub name: String,
-    /// Description.
+    /// One sentence for wallets: what the token is and its status (credentials: how to check it).
     pub description: String,
     /// Badge image URL (SVG).
     pub image: String,

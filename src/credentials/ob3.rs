@@ -35,7 +35,7 @@ const DEFAULT_SITE: &str = "http://127.0.0.1:8787/";
 pub struct Program {
     /// Chain id of the deployment.
     pub chain_id: u64,
-    /// CredentialRegistry address.
+    /// The deployment's CredentialRegistry: in the on-chain evidence id, `cast` line and URNs.
     pub registry: Address,
     /// The public site, ending in `/` (from the registry's on-chain base URI).
     pub site: String,

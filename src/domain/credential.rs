@@ -115,7 +115,7 @@ impl TypeFlags {
 pub struct CredentialRow {
     /// Token id = type id << 160 | holder.
     pub token_id: U256,
-    /// Credential type.
+    /// Credential type id (from 1): the token id's bits above the 160 holder bits.
     pub type_id: u64,
     /// Holder (the low 160 bits of the token id).
     pub holder: Address,
@@ -163,7 +163,7 @@ impl CredentialRow {
 pub struct CredentialTypeRow {
     /// Type id (from 1).
     pub type_id: u64,
-    /// Human name.
+    /// Human name from the type's policy (`TypeDefined`/`TypeUpdated`), e.g. "Rust Fundamentals".
     pub name: String,
     /// Metadata URI of every token of the type (empty: base URI + token id).
     pub uri: String,

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 pub enum OpState {
     /// Scheduled, not yet executed or canceled (it may have expired: see `schedule`).
     Scheduled,
-    /// Executed.
+    /// Run: the AccessManager emitted `OperationExecuted` for this id and nonce.
     Executed,
-    /// Canceled.
+    /// Withdrawn by its scheduler or a guardian (`OperationCanceled`); it can no longer run.
     Canceled,
 }
 
@@ -58,9 +58,9 @@ pub struct GovernanceOpRow {
     pub caller: Option<Address>,
     /// Contract it calls.
     pub target: Option<Address>,
-    /// Calldata.
+    /// Calldata it sends to `target`; None if its scheduling was never seen.
     pub data: Option<Bytes>,
-    /// State.
+    /// Scheduled, executed or canceled: what the latest AccessManager event for this key says.
     pub state: OpState,
     /// Block of `OperationScheduled`.
     pub scheduled_block: Option<u64>,

@@ -22,7 +22,7 @@ pub mod membership_status {
 pub struct TierRow {
     /// Tier id (from 1).
     pub tier_id: u64,
-    /// Human name.
+    /// Human name from the tier's policy (`TierDefined`/`TierUpdated`).
     pub name: String,
     /// Metadata URI.
     pub uri: String,
@@ -51,7 +51,7 @@ pub struct TierRow {
 pub struct MembershipRow {
     /// Token id = tier id << 160 | original holder.
     pub token_id: U256,
-    /// Tier.
+    /// Tier id (from 1): the token id's bits above the 160 holder bits.
     pub tier_id: u64,
     /// Current owner (the last owner for a burned token).
     pub holder: Address,

@@ -46,7 +46,7 @@ impl Registry {
 /// A registry's global state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryStateRow {
-    /// Which registry.
+    /// The credential or the membership registry (`registry_state.registry`).
     pub registry: Registry,
     /// Whether the whole registry is paused.
     pub paused: bool,

@@ -80,7 +80,7 @@ impl RoleScope {
 /// Key of a role row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RoleKey {
-    /// Scope.
+    /// Where the role applies: an AccessManager role, a credential type, or a tier.
     pub scope: RoleScope,
     /// Role id, type id or tier id.
     pub scope_id: u64,
@@ -91,11 +91,11 @@ pub struct RoleKey {
 /// One account's role in one scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleRow {
-    /// Scope.
+    /// Where the role applies: an AccessManager role, a credential type, or a tier.
     pub scope: RoleScope,
     /// Role id (manager), type id (type) or tier id (tier).
     pub scope_id: u64,
-    /// Account.
+    /// Account the role is granted to.
     pub account: Address,
     /// Role bits: ROLE_ISSUER 1 | ROLE_REVOKER 2 for types; 1 otherwise.
     pub bits: u8,

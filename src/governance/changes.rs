@@ -25,7 +25,7 @@ pub struct Change {
     pub action: &'static str,
     /// The contract called.
     pub target: Address,
-    /// The calldata.
+    /// ABI-encoded call of `target`; a governed change that must wait is scheduled with it.
     pub input: Bytes,
     /// How it is sent.
     pub route: Route,

@@ -26,7 +26,7 @@ pub enum GovernanceError {
     /// The signer holds no role that may call the restricted function, not even with a delay.
     #[error("{account} holds no role that may call 0x{selector} on {target}; see `laurel gov role list`")]
     NoRole {
-        /// The signer.
+        /// The signing account, which holds no role for the function.
         account: Address,
         /// The function's selector, hex.
         selector: String,

@@ -102,7 +102,7 @@ pub enum MembershipOp {
     Grant,
     /// Renew by this many seconds.
     Renew(u64),
-    /// Cancel.
+    /// Cancel it (`cancelSubscription`): the token stays, status cancelled, no longer a member.
     Cancel,
 }
 

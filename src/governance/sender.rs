@@ -30,9 +30,9 @@ pub struct Sender<'a> {
 pub enum Outcome {
     /// Executed in this transaction and block.
     Executed {
-        /// Transaction hash.
+        /// Hash of the executing transaction, 0x-prefixed hex.
         tx: String,
-        /// Block number.
+        /// Block the receipt says it was mined in (0 when the receipt omits it).
         block: u64,
     },
     /// Scheduled through the AccessManager; executable from `when` (unix seconds).

@@ -14,11 +14,11 @@ use crate::domain::Source;
 /// The contracts the indexer follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Contracts {
-    /// CredentialRegistry address.
+    /// The deployment's CredentialRegistry; its logs decode as credential and type events.
     pub credentials: Address,
-    /// MembershipRegistry address.
+    /// The deployment's MembershipRegistry; its logs decode as membership and tier events.
     pub memberships: Address,
-    /// AccessManager address.
+    /// The deployment's AccessManager; its logs decode as role and scheduled-operation events.
     pub access_manager: Address,
 }
 
@@ -54,17 +54,17 @@ impl Contracts {
 /// One decoded log and where it sits on chain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecodedLog {
-    /// Emitting contract.
+    /// Which followed contract emitted the log (matched by its address).
     pub source: Source,
     /// Event name, e.g. `IssuedBatch`.
     pub name: String,
     /// Event fields by name (numbers as 0x-hex strings, addresses and hashes as 0x-hex).
     pub fields: Value,
-    /// Block number.
+    /// Number of the block the log was emitted in (`events.block_number`).
     pub block_number: u64,
-    /// Block hash.
+    /// Hash of that block; a reorg shows as another hash at the same number.
     pub block_hash: B256,
-    /// Transaction hash.
+    /// Hash of the emitting transaction; with `log_index` the event's key in `events`.
     pub tx_hash: B256,
     /// Transaction index in the block.
     pub tx_index: u64,
@@ -81,13 +81,13 @@ pub enum DecodeError {
     /// The log's topics and data match no event of its contract (an ABI mismatch: stale artifacts?).
     #[error("log {tx_hash}:{log_index} from {contract:?} matches no known event ({reason}); are the artifacts current?")]
     Unknown {
-        /// Emitting contract.
+        /// The contract whose ABI has no event matching the log.
         contract: Source,
-        /// Transaction hash.
+        /// Hash of the transaction that emitted the log.
         tx_hash: B256,
-        /// Log index.
+        /// Index of the log in its block.
         log_index: u64,
-        /// Decoder message.
+        /// Why alloy's decoder rejected the log's topics and data.
         reason: String,
     },
     /// The log lacks its block or transaction position (a pending log).

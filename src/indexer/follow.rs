@@ -68,7 +68,7 @@ pub enum Step {
     Unwound {
         /// The fork point (last block both chains share).
         to: u64,
-        /// Events removed.
+        /// Stored events deleted because their block was above the fork point.
         events: u64,
     },
     /// The provider refused the range; the next step asks for `range` blocks.
@@ -114,17 +114,17 @@ pub enum FollowError {
     Behind {
         /// Last indexed block (0: none).
         indexed: u64,
-        /// Chain head.
+        /// The node's latest block number at the last check.
         head: u64,
-        /// Seconds waited.
+        /// How long the caller waited for the mirror, in seconds (its timeout).
         secs: u64,
     },
     /// No block of the stored window is on the chain any more.
     #[error("a reorg deeper than the stored window ({window} blocks) replaced block {from}; re-index from the deploy block")]
     ReorgTooDeep {
-        /// Window size.
+        /// Recent stored blocks checked for a common ancestor (`FollowConfig::window`).
         window: u64,
-        /// Oldest block checked.
+        /// Oldest stored block checked (the deploy block when none is stored).
         from: u64,
     },
 }

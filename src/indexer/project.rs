@@ -53,15 +53,15 @@ pub enum ProjectError {
     /// An event's fields do not have the shape of its ABI.
     #[error("event {name} at block {block} (tx {tx}, log {log_index}) has fields that do not match its ABI: {reason}")]
     Fields {
-        /// Event name.
+        /// Name of the event whose fields did not deserialize, e.g. `IssuedBatch`.
         name: String,
-        /// Block.
+        /// Number of the block the event was emitted in.
         block: u64,
-        /// Transaction.
+        /// Hash of the transaction that emitted the event.
         tx: B256,
-        /// Log index.
+        /// Index of the event's log in its block.
         log_index: u64,
-        /// Decoder message.
+        /// serde's message on the first field that does not match the ABI.
         reason: String,
     },
     /// A type, tier, role or operation id does not fit the mirror's 63-bit columns.
@@ -69,23 +69,23 @@ pub enum ProjectError {
     OutOfRange {
         /// What the number is.
         what: &'static str,
-        /// The number.
+        /// The value as the event carries it: above `i64::MAX`, the limit of the BIGINT columns.
         value: U256,
-        /// Block.
+        /// Number of the block whose event carries the value.
         block: u64,
     },
     /// An event changes a row the mirror does not have (the mirror missed an earlier event).
     #[error("{event} at block {block} (tx {tx}) changes {table} {key}, which the mirror does not have; re-index from the deploy block")]
     Missing {
-        /// Event name.
+        /// The event that needs the row, e.g. `Revoked`.
         event: &'static str,
-        /// Table.
+        /// Kind of row that is missing, e.g. `credential`, `tier`, `governance operation`.
         table: &'static str,
-        /// Key.
+        /// The missing row's key in `Debug` form (for a credential or membership: its token id).
         key: String,
-        /// Block.
+        /// Number of the block the event was emitted in.
         block: u64,
-        /// Transaction.
+        /// Hash of the transaction that emitted the event.
         tx: B256,
     },
 }

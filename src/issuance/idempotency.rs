@@ -55,9 +55,9 @@ pub fn derived_key(
 /// What an issuance asks for, before it has a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Content {
-    /// The credential type.
+    /// Credential type to issue (part of the derived key).
     pub type_id: TypeId,
-    /// The holder.
+    /// Address to issue to (part of the derived key).
     pub holder: Address,
     /// Requested expiry (unix seconds; 0 = the type's default validity).
     pub expires_at: u64,

@@ -21,17 +21,17 @@ pub enum Refusal {
     /// The same type and holder appear twice in one submission.
     #[error("type {type_id} to {holder} appears twice in this submission; the first one is kept")]
     DuplicateInput {
-        /// Type.
+        /// Credential type id both inputs ask for.
         type_id: u64,
-        /// Holder.
+        /// Holder address both inputs ask for.
         holder: Address,
     },
     /// Another open request (different key) already issues this credential.
     #[error("request {id} (key {key:?}) already issues type {type_id} to {holder}; wait for it or check `laurel status`")]
     AlreadyQueued {
-        /// Type.
+        /// Credential type id the open request already issues.
         type_id: u64,
-        /// Holder.
+        /// Holder the open request already issues to.
         holder: Address,
         /// That request's id.
         id: i64,
@@ -47,17 +47,17 @@ pub enum Refusal {
     /// The signer may not issue the type.
     #[error("{signer} does not hold the issuer role of type {type_id}; grant it with `laurel gov role grant --issuer --type {type_id} --account {signer}`")]
     NotIssuer {
-        /// Type.
+        /// Credential type whose issuer role the signer lacks (per the mirrored roles).
         type_id: u64,
-        /// Signer.
+        /// The service's signing account, which would send the batch.
         signer: Address,
     },
     /// A prerequisite credential is missing.
     #[error("{holder} lacks a valid credential of prerequisite type {prerequisite} (type {type_id} is a pathway step); issue type {prerequisite} first")]
     MissingPrerequisite {
-        /// Type.
+        /// Credential type asked for: a pathway step with prerequisites.
         type_id: u64,
-        /// Holder.
+        /// Holder without a valid credential of `prerequisite` (judged at the chain's time).
         holder: Address,
         /// Missing prerequisite type.
         prerequisite: u64,
@@ -65,17 +65,17 @@ pub enum Refusal {
     /// The holder already has a live credential of the type.
     #[error("{holder} already holds a live credential of type {type_id}")]
     AlreadyHeld {
-        /// Type.
+        /// Credential type of which the holder has an active or suspended, unexpired credential.
         type_id: u64,
-        /// Holder.
+        /// Holder of that live credential.
         holder: Address,
     },
     /// The holder's earlier credential ended and the policy forbids issuing again.
     #[error("{holder} held a credential of type {type_id} ({status}) and the type's policy does not allow issuing it again")]
     NoReissue {
-        /// Type.
+        /// Credential type whose policy flags forbid issuing again after that ending.
         type_id: u64,
-        /// Holder.
+        /// Holder whose earlier credential of the type ended.
         holder: Address,
         /// How the earlier one ended.
         status: &'static str,
@@ -83,9 +83,9 @@ pub enum Refusal {
     /// The type's supply cap is reached.
     #[error("type {type_id} is capped at {max_supply} live credentials and this request would exceed it")]
     SupplyExhausted {
-        /// Type.
+        /// Credential type whose cap is reached.
         type_id: u64,
-        /// Cap.
+        /// The type's cap on live credentials; mirrored supply plus earlier requests here reach it.
         max_supply: u32,
     },
     /// The expiry is in the past.

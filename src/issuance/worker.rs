@@ -79,7 +79,7 @@ pub enum WorkerError {
     /// The RPC failed.
     #[error("RPC error: {0}")]
     Rpc(String),
-    /// Signing failed.
+    /// The wallet could not sign the batch; the claim is dropped and its requests stay queued.
     #[error("signing the batch transaction failed: {0}")]
     Sign(String),
 }

@@ -33,7 +33,7 @@ pub enum StartupError {
     Rpc {
         /// RPC URL.
         url: String,
-        /// Error.
+        /// The provider's error for the `eth_chainId` call, as text.
         reason: String,
     },
     /// The node serves another chain than the deployment's.
@@ -45,7 +45,7 @@ pub enum StartupError {
         node: u64,
         /// Deployment's chain id.
         deployment: u64,
-        /// Deployment file.
+        /// Path of the deployment record whose chain id differs (`settings.deployment`).
         path: String,
     },
     /// The deployment file is missing or invalid.
@@ -59,11 +59,11 @@ pub enum StartupError {
 /// Everything a command needs to talk to the chain and the mirror.
 #[derive(Clone)]
 pub struct App {
-    /// Effective settings.
+    /// Resolved settings: flags over environment over `laurel.toml` over defaults.
     pub settings: Settings,
     /// The node and the deployment it serves.
     pub node: Node,
-    /// The mirror.
+    /// The Postgres mirror, migrated and with this deployment registered.
     pub store: Store,
 }
 

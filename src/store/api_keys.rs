@@ -16,7 +16,7 @@ pub fn key_hash(key: &str) -> B256 {
 /// A stored API key (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
-    /// Key id.
+    /// Row id in `api_keys`.
     pub id: i64,
     /// Name given at creation.
     pub name: String,

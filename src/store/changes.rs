@@ -15,34 +15,34 @@ pub struct Keys {
     pub credentials: Vec<U256>,
     /// Credential type ids.
     pub credential_types: Vec<u64>,
-    /// Tier ids.
+    /// Tier ids (from the tier events, and from membership token ids' high bits).
     pub tiers: Vec<u64>,
     /// Membership token ids.
     pub memberships: Vec<U256>,
-    /// Role keys.
+    /// Role keys (scope, scope id, account) of the role events.
     pub roles: Vec<RoleKey>,
     /// Governance operation keys.
     pub governance_ops: Vec<OpKey>,
-    /// Registries.
+    /// Registries whose pause flag or base URI changed.
     pub registry_state: Vec<Registry>,
 }
 
 /// The current rows of the keys a range touches (absent keys have no row).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Current {
-    /// Credentials.
+    /// Rows of `credentials` for the touched token ids.
     pub credentials: Vec<CredentialRow>,
-    /// Credential types.
+    /// Rows of `credential_types` for the touched type ids.
     pub credential_types: Vec<CredentialTypeRow>,
-    /// Tiers.
+    /// Rows of `tiers` for the touched tier ids.
     pub tiers: Vec<TierRow>,
-    /// Memberships.
+    /// Rows of `memberships` for the touched token ids.
     pub memberships: Vec<MembershipRow>,
-    /// Roles.
+    /// Rows of `roles` for the touched role keys.
     pub roles: Vec<RoleRow>,
-    /// Governance operations.
+    /// Rows of `governance_ops` for the touched operation keys.
     pub governance_ops: Vec<GovernanceOpRow>,
-    /// Registry state.
+    /// Rows of `registry_state` for the touched registries.
     pub registry_state: Vec<RegistryStateRow>,
 }
 
@@ -51,7 +51,7 @@ pub struct Current {
 pub struct Undo<K, V> {
     /// Block of the change.
     pub block: u64,
-    /// Key.
+    /// The table's key of the row (token id, type id, role key, …).
     pub key: K,
     /// The row before the block's first change of it.
     pub before: Option<V>,
@@ -88,18 +88,18 @@ impl<K, V> Changes<K, V> {
 /// What a range does to every table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Folded {
-    /// Credentials.
+    /// Upserts, deletes and undo entries of `credentials`.
     pub credentials: Changes<U256, CredentialRow>,
-    /// Credential types.
+    /// Upserts, deletes and undo entries of `credential_types` (supply counts included).
     pub credential_types: Changes<u64, CredentialTypeRow>,
-    /// Tiers.
+    /// Upserts, deletes and undo entries of `tiers` (member counts included).
     pub tiers: Changes<u64, TierRow>,
-    /// Memberships.
+    /// Upserts, deletes and undo entries of `memberships`.
     pub memberships: Changes<U256, MembershipRow>,
-    /// Roles.
+    /// Upserts, deletes and undo entries of `roles`.
     pub roles: Changes<RoleKey, RoleRow>,
-    /// Governance operations.
+    /// Upserts, deletes and undo entries of `governance_ops`.
     pub governance_ops: Changes<OpKey, GovernanceOpRow>,
-    /// Registry state.
+    /// Upserts, deletes and undo entries of `registry_state`.
     pub registry_state: Changes<Registry, RegistryStateRow>,
 }

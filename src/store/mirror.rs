@@ -20,49 +20,49 @@ use crate::domain::Source;
 /// A decoded log ready to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
-    /// Transaction hash.
+    /// Hash of the transaction that emitted the log.
     pub tx_hash: B256,
     /// Log index in the block.
     pub log_index: u64,
-    /// Block number.
+    /// Number of the block the log is in.
     pub block_number: u64,
-    /// Block hash.
+    /// Hash of that block (checked against the header window before commit).
     pub block_hash: B256,
     /// Transaction index in the block.
     pub tx_index: u64,
-    /// Emitting contract.
+    /// Address of the contract that emitted the log.
     pub contract: Address,
     /// Which Laurel contract that is (two registries share event names such as `Renewed`).
     pub source: Source,
     /// Timestamp of the event's block (unix seconds): credentials' issue time, memberships' grant time.
     pub block_timestamp: u64,
-    /// Event name.
+    /// Event name as the ABI declares it (`CredentialIssued`, `Renewed`, …).
     pub name: String,
-    /// Event fields.
+    /// The event's arguments by name, as JSON (what the `events` table stores).
     pub fields: Value,
 }
 
 /// A stored event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
-    /// Block number.
+    /// Number of the block the event was emitted in.
     pub block_number: u64,
     /// Log index in the block.
     pub log_index: u64,
-    /// Transaction hash.
+    /// Hash of the transaction that emitted it.
     pub tx_hash: B256,
-    /// Event name.
+    /// Event name as the ABI declares it.
     pub name: String,
-    /// Event fields.
+    /// The event's arguments by name, as stored.
     pub fields: Value,
 }
 
 /// A block in the reorg-detection window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockRef {
-    /// Block number.
+    /// Height of the block.
     pub number: u64,
-    /// Block hash.
+    /// Its hash, compared with the node's to detect a reorg.
     pub hash: B256,
     /// Parent block hash.
     pub parent_hash: B256,

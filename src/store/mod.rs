@@ -45,7 +45,7 @@ pub enum StoreError {
     Connect {
         /// host:port/database (no credentials).
         target: String,
-        /// Underlying error.
+        /// What sqlx reported (refused, timed out, authentication failed, …).
         #[source]
         source: sqlx::Error,
     },
@@ -58,7 +58,7 @@ pub enum StoreError {
     /// The database already mirrors another deployment on this chain.
     #[error("this database already mirrors a different Laurel deployment on chain {chain_id}; use another database")]
     OtherDeployment {
-        /// Chain id.
+        /// The chain whose deployment this database already mirrors.
         chain_id: u64,
     },
     /// Stored data does not read back as written (a row or undo entry of an unexpected shape).
@@ -69,7 +69,7 @@ pub enum StoreError {
         "cannot unwind chain {chain_id} to block {fork}: the reorg window starts at block {oldest}; re-index from the deploy block"
     )]
     ForkBelowWindow {
-        /// Chain id.
+        /// The chain whose mirror was asked to unwind.
         chain_id: u64,
         /// Requested fork point.
         fork: u64,
@@ -81,7 +81,7 @@ pub enum StoreError {
         "the indexing cursor of chain {chain_id} moved under this writer; nothing was written"
     )]
     CursorMoved {
-        /// Chain id.
+        /// The chain whose cursor moved.
         chain_id: u64,
     },
 }

@@ -27,7 +27,7 @@ pub struct Def {
     pub name: &'static str,
     /// One line saying what it measures.
     pub help: &'static str,
-    /// Its kind.
+    /// Counter, gauge or histogram: the `# TYPE` line and how a series is stored and rendered.
     pub kind: Kind,
 }
 
@@ -108,25 +108,25 @@ pub const QUEUE_OLDEST_PENDING: Def = Def {
     help: "Age of the oldest issuance request not yet sent, 0 when none waits (read when scraped).",
     kind: Kind::Gauge,
 };
-/// Blocks indexed.
+/// Blocks this process indexed, counted per indexed range (`to - from + 1`).
 pub const INDEXER_BLOCKS: Def = Def {
     name: "laurel_indexer_blocks_total",
     help: "Blocks indexed by this process.",
     kind: Kind::Counter,
 };
-/// Events stored.
+/// Events this process stored while indexing (reorg removals are not subtracted).
 pub const INDEXER_EVENTS: Def = Def {
     name: "laurel_indexer_events_total",
     help: "Events stored by this process.",
     kind: Kind::Counter,
 };
-/// Last block indexed.
+/// Last block indexed: the end of each indexed range, or the fork point after a reorg.
 pub const INDEXER_BLOCK: Def = Def {
     name: "laurel_indexer_indexed_block",
     help: "Last block indexed.",
     kind: Kind::Gauge,
 };
-/// Reorgs unwound.
+/// Reorgs this process found and rolled the mirror back from (one per unwind step).
 pub const INDEXER_REORGS: Def = Def {
     name: "laurel_indexer_reorgs_total",
     help: "Reorgs unwound.",

@@ -8,7 +8,7 @@ use crate::store::{b256, i, Store, StoreError};
 /// A signed transaction of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignedTx {
-    /// Transaction hash.
+    /// Hash of the signed transaction (known before it is broadcast).
     pub hash: B256,
     /// EIP-2718 encoded signed transaction.
     pub raw: Vec<u8>,
@@ -25,7 +25,7 @@ pub struct SignedTx {
 /// A batch whose outcome the worker still watches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenBatch {
-    /// Batch id.
+    /// Row id in `issuance_batches`.
     pub id: i64,
     /// Credential type id.
     pub type_id: u64,
@@ -44,7 +44,7 @@ pub struct OpenBatch {
 pub struct Mined {
     /// The transaction that was mined.
     pub tx_hash: B256,
-    /// Its block.
+    /// Number of the block it was mined in.
     pub block_number: u64,
     /// L2 gas used.
     pub gas_used: u64,

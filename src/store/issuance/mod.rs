@@ -14,7 +14,7 @@ pub struct NewRequest {
     pub idempotency_key: String,
     /// Credential type id.
     pub type_id: crate::domain::TypeId,
-    /// Holder address.
+    /// The address the credential is issued to.
     pub holder: Address,
     /// Expiry (unix seconds); 0 = the type's default validity.
     pub expires_at: u64,
@@ -85,19 +85,19 @@ impl RequestState {
 /// A stored request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    /// Queue id.
+    /// Row id in `issuance_requests` (what the API's `/v1/issuances/{id}` takes).
     pub id: i64,
-    /// Idempotency key.
+    /// The key it was stored under (given by the caller or derived from its content).
     pub idempotency_key: String,
     /// Credential type id.
     pub type_id: u64,
-    /// Holder address.
+    /// The address the credential is issued to.
     pub holder: Address,
     /// Requested expiry (0 = type default).
     pub expires_at: u64,
-    /// Evidence hash.
+    /// Evidence hash put on chain (the claim document's hash when one was attached).
     pub evidence_hash: B256,
-    /// State.
+    /// Where it is in the queue (queued, submitted, confirmed, failed).
     pub state: RequestState,
     /// Batch carrying it, once claimed.
     pub batch_id: Option<i64>,

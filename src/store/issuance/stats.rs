@@ -19,7 +19,7 @@ pub struct QueueStats {
     pub pending_txs: u64,
     /// Of those, transactions the node has not accepted yet (a crash between record and broadcast).
     pub unsent_txs: u64,
-    /// Mined batches.
+    /// Batches whose transaction was mined successfully (state `mined`).
     pub mined_batches: u64,
     /// Credentials carried by mined batches.
     pub mined_credentials: u64,

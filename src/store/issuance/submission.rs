@@ -188,7 +188,7 @@ impl SubmissionTx {
 pub struct OpenPair {
     /// Credential type id.
     pub type_id: u64,
-    /// Holder.
+    /// The address the open request issues to.
     pub holder: Address,
     /// The request's idempotency key.
     pub idempotency_key: String,
