@@ -5,41 +5,39 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use crate::telemetry::metrics::{self as m, Sample, REGISTRY};
+use crate::telemetry::metrics::{self as m, Sample, HTTP, REGISTRY};
 
-/// Decrements the in-flight gauge when a request ends, answered or dropped (a client gone, a timeout).
-struct InFlight;
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        REGISTRY.add(m::HTTP_IN_FLIGHT, &[], -1.0);
+/// The method as a static name (extension methods are `OTHER`, so a client cannot mint label values).
+fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
     }
 }
 
 /// Middleware: counts and times each request by route template, method and status.
 pub async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
-    REGISTRY.add(m::HTTP_IN_FLIGHT, &[], 1.0);
-    let _in_flight = InFlight;
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = method_name(req.method());
+    let _in_flight = HTTP.start();
     let started = Instant::now();
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("route", route.as_str()), ("method", method.as_str())];
-    REGISTRY.observe(m::HTTP_DURATION, &labels, started.elapsed().as_secs_f64());
-    REGISTRY.add(
-        m::HTTP_REQUESTS,
-        &[labels[0], labels[1], ("status", status.as_str())],
-        1.0,
-    );
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let secs = started.elapsed().as_secs_f64();
+    HTTP.record(route, method, response.status().as_u16(), secs);
     response
 }
 

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 /// What kind of metric a [`Def`] is.
@@ -152,7 +153,7 @@ pub const INDEXER_ERRORS: Def = Def {
 };
 
 /// The metrics every scrape shows, recorded or not (a zero is an answer; a missing series is not).
-const ALWAYS: [Def; 9] = [
+const ALWAYS: [Def; 8] = [
     WORKER_BATCHES_SENT,
     WORKER_BATCHES_MINED,
     WORKER_REQUESTS_REFUSED,
@@ -161,7 +162,6 @@ const ALWAYS: [Def; 9] = [
     INDEXER_BLOCKS,
     INDEXER_EVENTS,
     INDEXER_REORGS,
-    HTTP_IN_FLIGHT,
 ];
 
 #[derive(Debug, Clone)]
@@ -268,6 +268,7 @@ impl Registry {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        HTTP.merge_into(&mut families);
         for (def, labels, v) in extra {
             families
                 .entry(def.name)
@@ -308,6 +309,115 @@ impl Registry {
             }
         }
         out
+    }
+}
+
+/// HTTP request metrics, kept apart from the generic series so that a request records with one short lock
+/// and no allocation once its route has been seen (the API answers tens of thousands of requests a second).
+#[derive(Debug)]
+pub struct Http {
+    in_flight: AtomicI64,
+    routes: Mutex<BTreeMap<String, Vec<MethodStats>>>,
+}
+
+/// One (route, method)'s answers: count per status, and the latency histogram.
+#[derive(Debug, Clone)]
+struct MethodStats {
+    method: &'static str,
+    statuses: Vec<(u16, u64)>,
+    buckets: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+/// This process's HTTP metrics (rendered with [`REGISTRY`]).
+pub static HTTP: Http = Http {
+    in_flight: AtomicI64::new(0),
+    routes: Mutex::new(BTreeMap::new()),
+};
+
+/// A request being answered; counted in `laurel_http_requests_in_flight` until dropped.
+#[derive(Debug)]
+pub struct InFlight<'a>(&'a Http);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Http {
+    /// Counts a request as in flight until the guard is dropped (answered, or abandoned mid-way).
+    pub fn start(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
+    }
+
+    /// Records one answer: route template, method, status code and seconds taken.
+    pub fn record(&self, route: &str, method: &'static str, status: u16, secs: f64) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), Vec::new());
+        }
+        let methods = routes.get_mut(route).expect("inserted above");
+        let i = match methods.iter().position(|m| m.method == method) {
+            Some(i) => i,
+            None => {
+                methods.push(MethodStats {
+                    method,
+                    statuses: Vec::new(),
+                    buckets: [0; BUCKETS.len()],
+                    sum: 0.0,
+                    count: 0,
+                });
+                methods.len() - 1
+            }
+        };
+        let m = &mut methods[i];
+        match m.statuses.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => m.statuses.push((status, 1)),
+        }
+        for (b, le) in m.buckets.iter_mut().zip(BUCKETS) {
+            if secs <= le {
+                *b += 1;
+            }
+        }
+        m.sum += secs;
+        m.count += 1;
+    }
+
+    /// Adds the HTTP families to `families` (for rendering).
+    fn merge_into(&self, families: &mut Families) {
+        fn family(families: &mut Families, def: Def) -> &mut BTreeMap<Labels, Value> {
+            &mut families
+                .entry(def.name)
+                .or_insert_with(|| (def, BTreeMap::new()))
+                .1
+        }
+        let in_flight = self.in_flight.load(Ordering::Relaxed) as f64;
+        family(families, HTTP_IN_FLIGHT).insert(Vec::new(), Value::Number(in_flight));
+        let routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (route, methods) in routes {
+            for m in methods {
+                let labels = vec![("method", m.method.to_owned()), ("route", route.clone())];
+                for (status, n) in &m.statuses {
+                    let mut l = labels.clone();
+                    l.push(("status", status.to_string()));
+                    family(families, HTTP_REQUESTS).insert(l, Value::Number(*n as f64));
+                }
+                let h = Value::Histogram {
+                    buckets: m.buckets,
+                    sum: m.sum,
+                    count: m.count,
+                };
+                family(families, HTTP_DURATION).insert(labels, h);
+            }
+        }
     }
 }
 
@@ -410,6 +520,62 @@ mod tests {
         assert_eq!(
             r.value(HTTP_REQUESTS, &[("route", "/v1/types"), ("status", "200")]),
             Some(3.0)
+        );
+    }
+
+    #[test]
+    fn http_answers_are_counted_by_route_method_and_status_and_timed() {
+        let h = Http {
+            in_flight: AtomicI64::new(0),
+            routes: Mutex::new(BTreeMap::new()),
+        };
+        let guard = h.start();
+        h.record("/v1/verify", "GET", 200, 0.002);
+        h.record("/v1/verify", "GET", 200, 0.2);
+        h.record("/v1/verify", "GET", 400, 0.001);
+        h.record("unmatched", "POST", 404, 0.001);
+        let mut families = Families::new();
+        h.merge_into(&mut families);
+        drop(guard);
+        let num = |def: Def, l: &[(&'static str, &str)]| match families[def.name].1.get(&sorted(l))
+        {
+            Some(Value::Number(x)) => Some(*x),
+            _ => None,
+        };
+        assert_eq!(num(HTTP_IN_FLIGHT, &[]), Some(1.0));
+        let ok = [
+            ("route", "/v1/verify"),
+            ("method", "GET"),
+            ("status", "200"),
+        ];
+        assert_eq!(num(HTTP_REQUESTS, &ok), Some(2.0));
+        let bad = [
+            ("route", "/v1/verify"),
+            ("method", "GET"),
+            ("status", "400"),
+        ];
+        assert_eq!(num(HTTP_REQUESTS, &bad), Some(1.0));
+        let lost = [
+            ("route", "unmatched"),
+            ("method", "POST"),
+            ("status", "404"),
+        ];
+        assert_eq!(num(HTTP_REQUESTS, &lost), Some(1.0));
+        match families[HTTP_DURATION.name]
+            .1
+            .get(&sorted(&[("route", "/v1/verify"), ("method", "GET")]))
+        {
+            Some(Value::Histogram { buckets, count, .. }) => {
+                assert_eq!(*count, 3);
+                assert_eq!(buckets[0], 2, "two answers within 5 ms");
+                assert_eq!(buckets[BUCKETS.len() - 1], 3, "all within 10 s");
+            }
+            other => panic!("no histogram: {other:?}"),
+        }
+        assert_eq!(
+            h.in_flight.load(Ordering::Relaxed),
+            0,
+            "the guard ends the request"
         );
     }
 
