@@ -298,7 +298,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(axum::middleware::from_fn(observe::track))
+        .layer(observe::TrackLayer)
 }
 
 pub use crate::credentials::metadata::escape;

@@ -2,15 +2,20 @@
 //! matched path, `unmatched` for the fallback, so raw paths never become labels), method and status, and
 //! timed; the scrape adds the queue's gauges, read from the store.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, State};
 use axum::http::{header, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use crate::telemetry::metrics::{self as m, Sample, HTTP, REGISTRY};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use crate::telemetry::metrics::{self as m, InFlight, Sample, HTTP, REGISTRY};
 
 /// The method as a static name (extension methods are `OTHER`, so a client cannot mint label values).
 fn method_name(m: &Method) -> &'static str {
@@ -28,17 +33,77 @@ fn method_name(m: &Method) -> &'static str {
     }
 }
 
-/// Middleware: counts and times each request by route template, method and status.
-pub async fn track(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = method_name(req.method());
-    let _in_flight = HTTP.start();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let secs = started.elapsed().as_secs_f64();
-    HTTP.record(route, method, response.status().as_u16(), secs);
-    response
+/// The layer that counts and times each request by route template, method and status (a plain tower
+/// layer: no boxed service or future per request, which `middleware::from_fn` costs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrackLayer;
+
+impl<S> Layer<S> for TrackLayer {
+    type Service = Track<S>;
+    fn layer(&self, inner: S) -> Track<S> {
+        Track { inner }
+    }
+}
+
+/// [`TrackLayer`]'s service around one route.
+#[derive(Debug, Clone)]
+pub struct Track<S> {
+    inner: S,
+}
+
+impl<S, B> Service<axum::http::Request<B>> for Track<S>
+where
+    S: Service<axum::http::Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let method = method_name(req.method());
+        TrackFuture {
+            in_flight: HTTP.start(),
+            route,
+            method,
+            started: Instant::now(),
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project! {
+    /// A tracked request's response future: records the answer when it is ready.
+    pub struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+        method: &'static str,
+        started: Instant,
+        in_flight: InFlight<'static>,
+    }
+}
+
+impl<F, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = ready!(this.inner.poll(cx));
+        if let Ok(response) = &out {
+            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            let secs = this.started.elapsed().as_secs_f64();
+            HTTP.record(route, this.method, response.status().as_u16(), secs);
+        }
+        Poll::Ready(out)
+    }
 }
 
 /// `GET /metrics`: the registry in the Prometheus text format, with the queue's gauges read now (left out,
