@@ -365,6 +365,38 @@ impl Settings {
     }
 }
 
+/// A URL safe to show: scheme, host and port only; credentials, path and query (where providers put API
+/// keys) become `***`. `https://key@rpc.example/v2/abc?x=1` → `https://***@rpc.example/***`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return "***".into();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = match authority.rfind('@') {
+        Some(at) => format!("***@{}", &authority[at + 1..]),
+        None => authority.to_string(),
+    };
+    let tail = if tail.is_empty() || tail == "/" {
+        tail
+    } else {
+        "/***"
+    };
+    format!("{}{host}{tail}", &url[..scheme_end])
+}
+
+/// `text` with every occurrence of `url` (as given, and without a trailing slash) shown as [`redact_url`]
+/// shows it: for error messages that carry the RPC URL.
+pub fn redact_in(text: &str, url: &str) -> String {
+    let bare = url.trim_end_matches('/');
+    if bare.is_empty() {
+        return text.to_string();
+    }
+    text.replace(url, &redact_url(url))
+        .replace(bare, &redact_url(bare))
+}
+
 /// `scheme://user:secret@host/...` → `scheme://user:***@host/...`.
 pub fn redact_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
@@ -492,6 +524,28 @@ mod tests {
         }
         assert!(ChainProfile::by_name("base").unwrap().op_stack);
         assert!(!ChainProfile::by_name("arbitrum").unwrap().op_stack);
+    }
+
+    #[test]
+    fn urls_are_redacted_to_scheme_and_host() {
+        assert_eq!(
+            redact_url("https://key:pw@rpc.example:8545/v2/abc?x=1"),
+            "https://***@rpc.example:8545/***"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
+        assert_eq!(
+            redact_url("http://127.0.0.1:8545/"),
+            "http://127.0.0.1:8545/"
+        );
+        assert_eq!(redact_url("wss://h/?k=v"), "wss://h/***");
+        assert_eq!(redact_url("no scheme"), "***");
+        let url = "https://arb.example/v2/SECRETKEY";
+        let e = format!("error sending request for url ({url}): connection refused");
+        let shown = redact_in(&e, url);
+        assert!(
+            !shown.contains("SECRETKEY") && shown.contains("https://arb.example/***"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 
 pub use super::auth::{Caller, SCOPES};
 use super::error::{ApiError, ErrorBody};
+use super::extract::Path;
 use super::AppState;
 use crate::chain::tx::TxError;
 use crate::domain::{TierId, TypeId};

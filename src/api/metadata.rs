@@ -5,12 +5,13 @@
 //! re-fetch this document; responses are cacheable for a few seconds only.
 
 use alloy::primitives::U256;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 
 use super::error::ApiError;
+use super::extract::Path;
 use super::AppState;
 use crate::credentials::metadata::{badge_svg, date_attr, text_attr};
 pub use crate::credentials::metadata::{Attribute, TokenMetadata};

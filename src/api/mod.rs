@@ -10,6 +10,7 @@ pub mod auth;
 pub mod badges;
 pub mod cache;
 pub mod error;
+pub mod extract;
 pub mod metadata;
 pub mod observe;
 pub mod page;
@@ -298,10 +299,36 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy,
+        ))
         .layer(observe::TrackLayer)
 }
 
 pub use crate::credentials::metadata::escape;
+
+/// The Content-Security-Policy of a document a browser renders: the verify and docs pages (no scripts, their
+/// own inline styles, images and forms from this origin) and the SVG badges (nothing loads at all).
+fn content_security_policy(res: &axum::response::Response) -> Option<HeaderValue> {
+    let kind = res.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    if kind.starts_with("text/html") {
+        Some(HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+             base-uri 'none'; frame-ancestors 'none'",
+        ))
+    } else if kind.starts_with("image/svg+xml") {
+        Some(HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ))
+    } else {
+        None
+    }
+}
 
 async fn not_found() -> error::ApiError {
     error::ApiError::NotFound("no such endpoint; see /openapi.json".into())

@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::extract::{Path, Query};
 use super::public::{address, mirror_view};
 use super::AppState;
 use crate::credentials::dates::date;

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::{Path, Query};
 use super::AppState;
 use crate::chain::bindings::CredentialRegistry;
 use crate::domain::{
@@ -510,13 +511,17 @@ async fn verify_from_chain(
     t: u64,
     check_yourself: String,
 ) -> Result<Verification, ApiError> {
-    let unavailable =
-        |e: alloy::contract::Error| ApiError::Unavailable(format!("the node did not answer: {e}"));
+    let rpc_url = &state.settings.rpc_url;
+    let no_answer = |e: &dyn std::fmt::Display| {
+        let e = crate::config::redact_in(&e.to_string(), rpc_url);
+        ApiError::Unavailable(format!("the node did not answer: {e}"))
+    };
+    let unavailable = |e: alloy::contract::Error| no_answer(&e);
     let head = state
         .provider()
         .get_block_number()
         .await
-        .map_err(|e| ApiError::Unavailable(format!("the node did not answer: {e}")))?;
+        .map_err(|e| no_answer(&e))?;
     let reg = CredentialRegistry::new(state.registry(), state.provider());
     let count = reg
         .typeCount()

@@ -4,13 +4,24 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Escapes text for HTML and XML (the verify page, the SVG badges).
+/// Escapes text for HTML and XML (the verify page, the SVG badges). Characters XML 1.0 forbids even as
+/// references (control characters other than tab, line feed and carriage return; U+FFFE, U+FFFF) become
+/// U+FFFD, so a name set on chain cannot make a badge an invalid document.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// One ERC-721 metadata attribute.
@@ -79,4 +90,33 @@ pub fn badge_svg(name: &str, status: &str, subtitle: &str) -> String {
 </svg>
 "##
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_name_cannot_break_the_badge_document() {
+        let name =
+            "Rust</text><script>alert(1)</script>\u{0}\u{1b}[31m\u{7f}\u{FFFF} & \"Friends\"";
+        let svg = badge_svg(name, "active", "Issued 2026-12-03");
+        assert!(!svg.contains("<script"), "{svg}");
+        assert!(svg.contains("Rust&lt;/text&gt;&lt;script&gt;"), "{svg}");
+        assert!(svg.contains("&amp; &quot;Friends&quot;"), "{svg}");
+        let forbidden = |c: char| {
+            (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                || c == '\u{FFFE}'
+                || c == '\u{FFFF}'
+        };
+        assert!(
+            !svg.chars().any(forbidden),
+            "a character XML 1.0 forbids: {svg:?}"
+        );
+        assert_eq!(
+            svg.matches('\u{FFFD}').count(),
+            8,
+            "four in the label, four in the text: {svg:?}"
+        );
+    }
 }

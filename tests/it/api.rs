@@ -246,6 +246,12 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
     );
     let svg = reqwest::get(format!("{base}/v1/metadata/31337/{}/image.svg", token(a))).await?;
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert_eq!(svg.headers()["x-content-type-options"], "nosniff");
+    let csp = svg.headers()["content-security-policy"].to_str()?;
+    assert!(
+        csp.starts_with("default-src 'none'") && !csp.contains("script"),
+        "{csp}"
+    );
     let svg = svg.text().await?;
     assert!(
         svg.starts_with("<svg") && svg.contains("Rust Fundamentals") && svg.contains(">active<"),
@@ -272,6 +278,27 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
     assert_eq!((s, e["field"].as_str()), (400, Some("tokenId")), "{e}");
     let (s, _) = get(&base, "/v1/membership-metadata/31337/5").await?;
     assert_eq!(s, 404);
+
+    // A path value that does not decode gets the API's JSON error, not axum's plain text.
+    let (s, e) = get(&base, "/v1/types/%FF").await?;
+    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_path")), "{e}");
+    // A query value that is not UTF-8 decodes lossily, and is then refused for what it is.
+    let (s, e) = get(&base, "/v1/verify?holder=%FF&type=1").await?;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_address")),
+        "{e}"
+    );
+    let page = reqwest::get(format!("{base}/verify")).await?;
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let csp = page.headers()["content-security-policy"].to_str()?;
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    let json = reqwest::get(format!("{base}/v1/types")).await?;
+    assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+    assert!(json.headers().get("content-security-policy").is_none());
 
     let (s, e) = get(&base, "/v1/nothing-here").await?;
     assert_eq!((s, e["error"].as_str()), (404, Some("not_found")));
