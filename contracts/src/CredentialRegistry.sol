@@ -355,7 +355,9 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         emit TypeRolesSet(typeId, account, roles);
     }
 
-    /// @notice Pauses one type: no issuance, renewal, suspension or revocation of it until unpaused.
+    /// @notice Pauses one type: no issuance, renewal or reinstatement of it until unpaused. Revocation and
+    ///         suspension still work: pausing is the first move when an issuer key leaks, and what the key
+    ///         minted must stay revocable meanwhile.
     function pauseType(uint256 typeId) external restricted {
         _requireType(typeId).paused = true;
         _syncType(typeId);
@@ -369,7 +371,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         emit TypePauseSet(typeId, false);
     }
 
-    /// @notice Pauses the whole registry.
+    /// @notice Pauses the whole registry: no issuance, renewal or reinstatement; revocation and suspension
+    ///         still work (as for a paused type).
     function pause() external restricted {
         _globalPaused = true;
         _syncAll();
@@ -509,7 +512,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     /// @notice Revokes a credential with a reason code; its token is burned.
     function revoke(uint256 tokenId, uint8 reason) external {
         uint256 typeId = tokenId >> 160;
-        uint256 g = _requireRole(typeId, msg.sender, ROLE_REVOKER);
+        uint256 g = _requireGrant(typeId, msg.sender, ROLE_REVOKER);
         if (_flags(g) & FLAG_REVOCABLE == 0) revert NotRevocable(typeId);
         uint256 rec = _records[tokenId];
         if (!_isLive(rec)) revert CredentialNotLive(tokenId);
@@ -524,7 +527,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         uint256 n = holders.length;
         if (n == 0) revert EmptyBatch();
         if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
-        uint256 g = _requireRole(typeId, msg.sender, ROLE_REVOKER);
+        uint256 g = _requireGrant(typeId, msg.sender, ROLE_REVOKER);
         if (_flags(g) & FLAG_REVOCABLE == 0) revert NotRevocable(typeId);
         uint256 statusBits = (uint256(STATUS_REVOKED) << _R_STATUS) | (uint256(reason) << _R_REASON);
         uint256 bad; // first token id that was not live, or 0
@@ -578,7 +581,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     /// @notice Suspends an active credential with a reason code (it stays with the holder, not valid).
     function suspend(uint256 tokenId, uint8 reason) external {
         uint256 typeId = tokenId >> 160;
-        uint256 g = _requireRole(typeId, msg.sender, ROLE_REVOKER);
+        uint256 g = _requireGrant(typeId, msg.sender, ROLE_REVOKER);
         if (_flags(g) & FLAG_SUSPENDABLE == 0) revert NotSuspendable(typeId);
         uint256 rec = _records[tokenId];
         if (_status(rec) != STATUS_ACTIVE) revert CredentialNotActive(tokenId);
@@ -1011,6 +1014,14 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
 
     /// Loads `account`'s grant for `typeId`, reverting unless it holds `role` and the type is not paused.
     function _requireRole(uint256 typeId, address account, uint8 role) internal view returns (uint256 g) {
+        g = _requireGrant(typeId, account, role);
+        if (g & _G_GLOBAL_PAUSED != 0) revert RegistryPaused();
+        if (g & _G_TYPE_PAUSED != 0) revert TypePaused(typeId);
+    }
+
+    /// Loads `account`'s grant for `typeId`, reverting unless it holds `role`; pauses do not apply (revocation
+    /// and suspension work while paused).
+    function _requireGrant(uint256 typeId, address account, uint8 role) internal view returns (uint256 g) {
         if (typeId >> 96 != 0) revert TypeIdOutOfRange(typeId);
         g = _grants[_grantKey(typeId, account)];
         if (g & role == 0) {
@@ -1018,8 +1029,6 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
             if (role == ROLE_ISSUER) revert NotIssuer(typeId, account);
             revert NotRevoker(typeId, account);
         }
-        if (g & _G_GLOBAL_PAUSED != 0) revert RegistryPaused();
-        if (g & _G_TYPE_PAUSED != 0) revert TypePaused(typeId);
     }
 
     /// The policy-derived bits of a grant slot (everything but roles and quota counters).

@@ -380,3 +380,29 @@ async fn a_governance_change_waits_for_its_delay_and_a_guardian_can_cancel_one()
     assert!(!ok(&h, &["gov", "type", "list"])?.contains("Withdrawn"));
     h.db.drop_now().await
 }
+
+/// Issue 10, "a pause stops revocation": pausing a type (the first move when an issuer key leaks) must not
+/// stop its credentials from being revoked, while it still stops issuance.
+#[tokio::test]
+async fn a_paused_type_still_revokes_through_the_cli_and_issues_nothing() -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let (a, b) = (format!("{:#x}", holder(1)), format!("{:#x}", holder(2)));
+    ok(&h, &["issue", "--type", &t, "--holder", &a])?;
+    ok(&h, &["gov", "pause", "--type", &t])?;
+    let out = ok(
+        &h,
+        &["revoke", "--type", &t, "--holder", &a, "--reason", "7"],
+    )?;
+    assert!(!out.to_lowercase().contains("paused"), "{out}");
+    let (chain, mirror, valid, _) = verify(&h, holder(1), h.type_id)?;
+    assert_eq!(
+        (chain.as_str(), mirror.as_str(), valid),
+        ("revoked", "revoked", false)
+    );
+    let (code, out) = h.run(&["issue", "--type", &t, "--holder", &b])?;
+    assert_ne!(code, 0, "issuing into a paused type must be refused: {out}");
+    assert!(out.contains("paused"), "{out}");
+    assert_eq!(h.mints().await?, 1, "nothing was issued while paused");
+    Ok(())
+}
