@@ -205,7 +205,51 @@ impl utoipa::Modify for ApiKeyScheme {
 
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
-    let public = Router::new()
+    let public = public_routes();
+    let admin = admin_routes(&state);
+    Router::new()
+        .merge(public)
+        .merge(admin)
+        .route("/verify", get(page::verify_form))
+        .route("/verify/{address}", get(page::verify_address))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(observe::metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(page::docs))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(1 << 20))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(10),
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy,
+        ))
+        .layer(observe::TrackLayer)
+}
+
+/// The public reads: types, tiers, holders, verify, wallet metadata and images, Open Badges, the issuer.
+fn public_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/types", get(public::types))
         .route("/v1/types/{id}", get(public::type_by_id))
         .route("/v1/tiers", get(public::tiers))
@@ -248,8 +292,12 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=2"),
         ))
-        .layer(CorsLayer::permissive());
-    let admin = Router::new()
+        .layer(CorsLayer::permissive())
+}
+
+/// The admin endpoints, behind the API-key or EIP-712 check.
+fn admin_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
         .route(
             "/v1/issuances",
             axum::routing::post(admin::create_issuances),
@@ -269,45 +317,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::verify_signed,
-        ));
-    Router::new()
-        .merge(public)
-        .merge(admin)
-        .route("/verify", get(page::verify_form))
-        .route("/verify/{address}", get(page::verify_address))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(observe::metrics))
-        .route("/openapi.json", get(openapi))
-        .route("/docs", get(page::docs))
-        .fallback(not_found)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(1 << 20))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(10),
         ))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            content_security_policy,
-        ))
-        .layer(observe::TrackLayer)
 }
 
 pub use crate::credentials::metadata::escape;
