@@ -333,14 +333,15 @@ impl Settings {
         std::time::Duration::from_millis(self.chain.block_time_ms.clamp(200, 2_000) / 2)
     }
 
-    /// The settings as TOML for display, with the password of any database URL replaced by `***`.
+    /// The settings as TOML for display: the database URL's password and the RPC URL's credentials, path and
+    /// query (where providers put API keys) replaced by `***`.
     pub fn to_display_toml(&self) -> String {
         let mut lines = vec![
             format!(
                 "chain = {:?}  # chain id {}",
                 self.chain.name, self.chain.chain_id
             ),
-            format!("rpc_url = {:?}", self.rpc_url),
+            format!("rpc_url = {:?}", redact_url(&self.rpc_url)),
         ];
         if let Some(db) = &self.database_url {
             lines.push(format!("database_url = {:?}", redact_password(db)));
@@ -386,15 +387,26 @@ pub fn redact_url(url: &str) -> String {
     format!("{}{host}{tail}", &url[..scheme_end])
 }
 
-/// `text` with every occurrence of `url` (as given, and without a trailing slash) shown as [`redact_url`]
-/// shows it: for error messages that carry the RPC URL.
-pub fn redact_in(text: &str, url: &str) -> String {
-    let bare = url.trim_end_matches('/');
-    if bare.is_empty() {
-        return text.to_string();
+/// `text` with every URL in it (`http`, `https`, `ws`, `wss`) shown as [`redact_url`] shows it: for error
+/// messages, which carry the RPC URL in the forms the HTTP client prints (credentials dropped or not).
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '<' | '>' | ','))
+            .unwrap_or(tail.len());
+        out.push_str(&redact_url(&tail[..end]));
+        rest = &tail[end..];
     }
-    text.replace(url, &redact_url(url))
-        .replace(bare, &redact_url(bare))
+    out.push_str(rest);
+    out
 }
 
 /// `scheme://user:secret@host/...` → `scheme://user:***@host/...`.
@@ -539,12 +551,12 @@ mod tests {
         );
         assert_eq!(redact_url("wss://h/?k=v"), "wss://h/***");
         assert_eq!(redact_url("no scheme"), "***");
-        let url = "https://arb.example/v2/SECRETKEY";
-        let e = format!("error sending request for url ({url}): connection refused");
-        let shown = redact_in(&e, url);
-        assert!(
-            !shown.contains("SECRETKEY") && shown.contains("https://arb.example/***"),
-            "{shown}"
+        let e = "error sending request for url (https://arb.example/v2/SECRETKEY?k=1): refused; \
+                 retried http://u:pw@10.0.0.1:8545/x, gave up";
+        assert_eq!(
+            redact_urls(e),
+            "error sending request for url (https://arb.example/***): refused; \
+                 retried http://***@10.0.0.1:8545/***, gave up"
         );
     }
 

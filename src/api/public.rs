@@ -511,9 +511,8 @@ async fn verify_from_chain(
     t: u64,
     check_yourself: String,
 ) -> Result<Verification, ApiError> {
-    let rpc_url = &state.settings.rpc_url;
     let no_answer = |e: &dyn std::fmt::Display| {
-        let e = crate::config::redact_in(&e.to_string(), rpc_url);
+        let e = crate::config::redact_urls(&e.to_string());
         ApiError::Unavailable(format!("the node did not answer: {e}"))
     };
     let unavailable = |e: alloy::contract::Error| no_answer(&e);

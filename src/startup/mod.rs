@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
 
 use crate::chain::{Deployment, Node};
-use crate::config::Settings;
+use crate::config::{redact_url, redact_urls, Settings};
 use crate::indexer::follow::Follower;
 use crate::issuance::worker::Worker;
 use crate::store::Store;
@@ -73,7 +73,7 @@ impl App {
         let url: alloy::transports::http::reqwest::Url = settings
             .rpc_url
             .parse()
-            .map_err(|_| StartupError::BadRpcUrl(settings.rpc_url.clone()))?;
+            .map_err(|_| StartupError::BadRpcUrl(redact_url(&settings.rpc_url)))?;
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
             .connect_http(url)
@@ -82,13 +82,13 @@ impl App {
             .get_chain_id()
             .await
             .map_err(|e| StartupError::Rpc {
-                url: settings.rpc_url.clone(),
-                reason: e.to_string(),
+                url: redact_url(&settings.rpc_url),
+                reason: redact_urls(&e.to_string()),
             })?;
         let deployment = Deployment::load(&settings.deployment)?;
         if deployment.chain_id != node_chain {
             return Err(StartupError::WrongChain {
-                url: settings.rpc_url.clone(),
+                url: redact_url(&settings.rpc_url),
                 node: node_chain,
                 deployment: deployment.chain_id,
                 path: settings.deployment.display().to_string(),

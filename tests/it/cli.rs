@@ -97,6 +97,28 @@ fn bad_configuration_exits_non_zero_with_a_clear_message() {
     );
 }
 
+/// Issue 10, "no secret leaves": providers put the API key in the RPC URL's path; `laurel config` shows
+/// only its scheme and host, and so does the error when that node does not answer.
+#[test]
+fn the_rpc_urls_key_never_prints() {
+    let dir = scratch_dir("redact");
+    let url = "http://user:pw@127.0.0.1:9/v2/SECRETKEY?token=T0KEN";
+    let (ok, out, err) = laurel(&["config", "--rpc-url", url], &[], &dir);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("rpc_url = \"http://***@127.0.0.1:9/***\""),
+        "{out}"
+    );
+    let (ok, out, err) = laurel(&["status", "--rpc-url", url], &[], &dir);
+    assert!(!ok, "nothing answers on port 9: {out}");
+    for secret in ["SECRETKEY", "T0KEN", "pw@"] {
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{secret} printed: {out}{err}"
+        );
+    }
+}
+
 /// Type and tier ids are parsed where they enter: 0, signs and text are refused before anything connects.
 #[test]
 fn a_type_or_tier_id_that_is_not_a_whole_number_from_one_is_refused_with_its_name() {
