@@ -198,15 +198,7 @@ impl Registry {
         let (_, series) = families
             .entry(def.name)
             .or_insert_with(|| (def, BTreeMap::new()));
-        let value = series.entry(labels).or_insert_with(|| match def.kind {
-            Kind::Histogram => Value::Histogram {
-                buckets: [0; BUCKETS.len()],
-                sum: 0.0,
-                count: 0,
-            },
-            Kind::Counter | Kind::Gauge => Value::Number(0.0),
-        });
-        f(value);
+        f(series.entry(labels).or_insert(Value::Number(0.0)));
     }
 
     /// Adds `n` to a counter (or gauge).
@@ -227,26 +219,6 @@ impl Registry {
         });
     }
 
-    /// Records one observation (seconds) in a histogram.
-    pub fn observe(&self, def: Def, labels: &[(&'static str, &str)], secs: f64) {
-        self.with(def, labels, |v| {
-            if let Value::Histogram {
-                buckets,
-                sum,
-                count,
-            } = v
-            {
-                for (b, le) in buckets.iter_mut().zip(BUCKETS) {
-                    if secs <= le {
-                        *b += 1;
-                    }
-                }
-                *sum += secs;
-                *count += 1;
-            }
-        });
-    }
-
     /// The current value of one series of a counter or gauge (None when it was never recorded).
     pub fn value(&self, def: Def, labels: &[(&'static str, &str)]) -> Option<f64> {
         let labels = sorted(labels);
@@ -260,6 +232,11 @@ impl Registry {
     /// Every metric in the text exposition format, families sorted by name, with `extra` (series computed
     /// at scrape time, such as the queue gauges) merged in.
     pub fn render(&self, extra: &[Sample]) -> String {
+        self.render_with(&HTTP, extra)
+    }
+
+    /// [`Registry::render`] with the HTTP metrics of `http`.
+    fn render_with(&self, http: &Http, extra: &[Sample]) -> String {
         for def in ALWAYS {
             self.add(def, &[], 0.0);
         }
@@ -268,7 +245,7 @@ impl Registry {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        HTTP.merge_into(&mut families);
+        http.merge_into(&mut families);
         for (def, labels, v) in extra {
             families
                 .entry(def.name)
@@ -475,9 +452,14 @@ mod tests {
             2.0,
         );
         r.set(INDEXER_BLOCK, &[], 42.0);
-        r.observe(HTTP_DURATION, &[("route", "/x")], 0.03);
-        r.observe(HTTP_DURATION, &[("route", "/x")], 20.0);
-        let text = r.render(&[(QUEUE_REQUESTS, vec![("status", "pending".into())], 5.0)]);
+        let http = Http {
+            in_flight: AtomicI64::new(0),
+            routes: Mutex::new(BTreeMap::new()),
+        };
+        http.record("/x", "GET", 200, 0.03);
+        http.record("/x", "GET", 200, 20.0);
+        let queue = [(QUEUE_REQUESTS, vec![("status", "pending".into())], 5.0)];
+        let text = r.render_with(&http, &queue);
         assert!(
             text.contains("# TYPE laurel_http_requests_total counter\n"),
             "{text}"
@@ -489,24 +471,26 @@ mod tests {
         assert!(text.contains("laurel_indexer_indexed_block 42\n"), "{text}");
         assert!(
             text.contains(
-                "laurel_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.025\"} 0\n"
+                "laurel_http_request_duration_seconds_bucket{method=\"GET\",route=\"/x\",le=\"0.025\"} 0\n"
             ),
             "{text}"
         );
         assert!(
             text.contains(
-                "laurel_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.05\"} 1\n"
+                "laurel_http_request_duration_seconds_bucket{method=\"GET\",route=\"/x\",le=\"0.05\"} 1\n"
             ),
             "{text}"
         );
         assert!(
             text.contains(
-                "laurel_http_request_duration_seconds_bucket{route=\"/x\",le=\"+Inf\"} 2\n"
+                "laurel_http_request_duration_seconds_bucket{method=\"GET\",route=\"/x\",le=\"+Inf\"} 2\n"
             ),
             "{text}"
         );
         assert!(
-            text.contains("laurel_http_request_duration_seconds_count{route=\"/x\"} 2\n"),
+            text.contains(
+                "laurel_http_request_duration_seconds_count{method=\"GET\",route=\"/x\"} 2\n"
+            ),
             "{text}"
         );
         assert!(
