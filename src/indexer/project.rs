@@ -1076,24 +1076,25 @@ impl Counted for MembershipRow {
     }
 }
 
+/// A count one higher (`up`) or one lower, never below zero.
+fn step(n: u64, up: bool) -> u64 {
+    if up {
+        n + 1
+    } else {
+        n.saturating_sub(1)
+    }
+}
+
 impl Tally for CredentialTypeRow {
     fn tally(&mut self, up: bool, block: u64) {
-        self.supply = if up {
-            self.supply + 1
-        } else {
-            self.supply.saturating_sub(1)
-        };
+        self.supply = step(self.supply, up);
         self.updated_block = block;
     }
 }
 
 impl Tally for TierRow {
     fn tally(&mut self, up: bool, block: u64) {
-        self.members = if up {
-            self.members + 1
-        } else {
-            self.members.saturating_sub(1)
-        };
+        self.members = step(self.members, up);
         self.updated_block = block;
     }
 }
