@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Test} from "forge-std/Test.sol";
 import {StdInvariant} from "forge-std/StdInvariant.sol";
 import {console} from "forge-std/console.sol";
+import {opName} from "./OpName.sol";
 import {CredentialBase} from "./CredentialBase.sol";
 import {CredentialRegistry} from "../src/CredentialRegistry.sol";
 
@@ -956,21 +957,12 @@ contract CredentialInvariantsTest is CredentialBase {
         console.log("calls", calls, "mismatches", handler.mismatches());
         for (uint256 i; i < ops.length; ++i) {
             uint256 n = handler.successes(ops[i]);
-            console.log(_name(ops[i]), handler.attempts(ops[i]), n);
-            if (calls == DEEP_DEPTH) assertGe(n, deepMin[i], string.concat("too few successful ", _name(ops[i])));
+            console.log(opName(ops[i]), handler.attempts(ops[i]), n);
+            if (calls == DEEP_DEPTH) assertGe(n, deepMin[i], string.concat("too few successful ", opName(ops[i])));
         }
         assertGe(handler.successes("issue") + handler.successes("issueBatch"), MIN_ISSUES, "nothing was issued");
         assertEq(handler.successes("setPause"), handler.attempts("setPause"), "a pause or unpause failed");
         assertEq(handler.successes("setTypePause"), handler.attempts("setTypePause"), "a type pause or unpause failed");
     }
 
-    function _name(bytes32 op) internal pure returns (string memory) {
-        uint256 len;
-        while (len < 32 && op[len] != 0) ++len;
-        bytes memory b = new bytes(len);
-        for (uint256 i; i < len; ++i) {
-            b[i] = op[i];
-        }
-        return string(b);
-    }
 }

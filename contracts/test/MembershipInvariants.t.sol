@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Vm} from "forge-std/Vm.sol";
 import {console} from "forge-std/console.sol";
+import {opName} from "./OpName.sol";
 import {CommonBase} from "forge-std/Base.sol";
 import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
@@ -255,7 +256,7 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
     /// @dev Compares the outcome with the prediction and, on success, the registry's events (recorded since
     ///      vm.recordLogs) with the expected ones; counts the success.
     function _settle(bytes32 op, bool success, bool predicted, Expect memory e) internal {
-        string memory name = _name(op);
+        string memory name = opName(op);
         if (success != predicted) {
             _mismatch(string.concat(name, success ? ": succeeded, model said revert" : ": reverted, model said ok"));
         }
@@ -278,15 +279,6 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         }
     }
 
-    function _name(bytes32 op) internal pure returns (string memory) {
-        uint256 len;
-        while (len < 32 && op[len] != 0) ++len;
-        bytes memory b = new bytes(len);
-        for (uint256 i; i < len; ++i) {
-            b[i] = op[i];
-        }
-        return string(b);
-    }
 
     function _expect() internal pure returns (Expect memory e) {
         e.h = new bytes32[](24);
@@ -964,11 +956,11 @@ contract MembershipInvariantsTest is MembershipFixture {
         uint256 kinds;
         for (uint256 i; i < ops.length; ++i) {
             uint256 n = handler.successes(ops[i]);
-            console.log(_name(ops[i]), handler.attempts(ops[i]), n);
+            console.log(opName(ops[i]), handler.attempts(ops[i]), n);
             total += n;
             if (n != 0) ++kinds;
             if (calls == DEEP_DEPTH) {
-                assertGe(n, deepMin[i], string.concat("too few successful ", _name(ops[i])));
+                assertGe(n, deepMin[i], string.concat("too few successful ", opName(ops[i])));
             }
         }
         assertGe(handler.successes("grant") + handler.successes("grantBatch"), MIN_GRANTS, "too few grants");
@@ -976,18 +968,9 @@ contract MembershipInvariantsTest is MembershipFixture {
         assertGe(kinds, MIN_KINDS, "too few kinds of membership operation succeeded");
         bytes32[3] memory always = [bytes32("setEligibility"), "warp", "pause"];
         for (uint256 i; i < always.length; ++i) {
-            assertEq(handler.successes(always[i]), handler.attempts(always[i]), _name(always[i]));
+            assertEq(handler.successes(always[i]), handler.attempts(always[i]), opName(always[i]));
         }
         assertEq(handler.successes("attack"), 0, "an unauthorized call succeeded");
     }
 
-    function _name(bytes32 op) internal pure returns (string memory) {
-        uint256 len;
-        while (len < 32 && op[len] != 0) ++len;
-        bytes memory b = new bytes(len);
-        for (uint256 i; i < len; ++i) {
-            b[i] = op[i];
-        }
-        return string(b);
-    }
 }
