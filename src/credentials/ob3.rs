@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use super::canonical::canonical;
 use super::dates::datetime;
 use crate::domain::{token_id, CredentialRow, CredentialTypeRow};
+use crate::store::documents::ClaimedToken;
 use crate::store::issuance::{ClaimDocument, NewRequest};
 use crate::store::{Store, StoreError};
 
@@ -266,6 +267,21 @@ fn prerequisite_names(
         .collect()
 }
 
+/// Whether claim `v` is about credential `c`: its subject is `c`'s holder on this chain, its achievement
+/// is `c`'s type, and its on-chain record is `c`'s token of this registry.
+fn names_token(p: &Program, v: &Value, c: &CredentialRow) -> bool {
+    let record = format!("eip155:{}/erc721:{}/{}", p.chain_id, p.registry, c.token_id);
+    v["credentialSubject"]["id"].as_str() == Some(did_pkh(p.chain_id, c.holder).as_str())
+        && v["credentialSubject"]["achievement"]["id"]
+            .as_str()
+            .is_some_and(|id| id.ends_with(&format!("/v1/types/{}", c.type_id)))
+        && v["evidence"].as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|e| e["id"].as_str() == Some(record.as_str()))
+        })
+}
+
 /// Gives each request whose type is in `types` (the mirror's catalogue) the claim document of its credential,
 /// so that the claim's hash is what goes on chain. Requests of unknown types are left without (the pre-check
 /// refuses them).
@@ -291,20 +307,25 @@ pub fn attach_claims<'a>(
     }
 }
 
-/// The claim behind credential `c`: the one Laurel issued it with (`bound`), else — for a credential
-/// issued by other means, or recovered to another holder — one made now, which its hash does not match.
+/// The claim behind credential `c`: the one Laurel issued it with (`bound`) — stored for this token's
+/// chain, type and holder, its request confirmed by the transaction that issued the token, and naming this
+/// token — else (a credential issued by other means, recovered to another holder, or whose evidence hash
+/// points at a document of another token) one made now from the chain alone, which its hash does not match.
 pub async fn claim_of(
     store: &Store,
     p: &Program,
     c: &CredentialRow,
 ) -> Result<(Value, bool), StoreError> {
-    if let Some(text) = store
-        .credential_document(p.chain_id, c.evidence_hash)
-        .await?
-    {
+    let asked = ClaimedToken {
+        chain_id: p.chain_id,
+        evidence_hash: c.evidence_hash,
+        type_id: c.type_id,
+        holder: c.holder,
+        issued_tx: c.issued_tx,
+    };
+    if let Some(text) = store.confirmed_document(&asked).await? {
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
-            let subject = v["credentialSubject"]["id"].as_str();
-            if subject == Some(did_pkh(p.chain_id, c.holder).as_str()) {
+            if names_token(p, &v, c) && seal(&v).hash == c.evidence_hash {
                 return Ok((v, true));
             }
         }

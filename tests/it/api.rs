@@ -38,7 +38,7 @@ pub(crate) fn issue_two_revoke_second(
 }
 
 /// Waits until the server's mirror reflects the chain's current head.
-async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
+pub(crate) async fn wait_for_head(h: &Harness, base: &str) -> Result<u64> {
     let head = ProviderBuilder::new()
         .connect_http(h.node.endpoint_url())
         .get_block_number()

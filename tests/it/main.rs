@@ -9,6 +9,7 @@ mod cli;
 mod decode;
 mod deploy;
 mod dev;
+mod hostile;
 mod indexer;
 mod issuance;
 mod projection;

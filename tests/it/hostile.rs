@@ -1,0 +1,91 @@
+//! Issue 10's findings, tried as a hostile user would against the real stack (anvil, Postgres and the
+//! `laurel` binary): each test plays the attack as the issue wrote it and checks the behaviour after the fix.
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256};
+use alloy::providers::ProviderBuilder;
+use alloy::transports::http::reqwest;
+use anyhow::Result;
+use laurel::chain::bindings::CredentialRegistry;
+use serde_json::Value;
+
+use super::api::{get, start, wait_for_head};
+use super::support::{define_type, holder, Harness};
+
+fn token(type_id: u64, who: Address) -> String {
+    laurel::domain::token_id(type_id, who).to_string()
+}
+
+/// A co-issuer issues its own type directly on chain with the evidence hash of another type's document
+/// (and of a document whose request never confirmed): Laurel serves a chain-only document for it, marked
+/// unbound, never the other type's claim signed as bound.
+#[tokio::test]
+async fn a_borrowed_evidence_hash_gets_no_one_elses_claim() -> Result<()> {
+    let h = Harness::new().await?;
+    let a = holder(1);
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &h.type_id.to_string(),
+        "--holder",
+        &format!("{a:#x}"),
+    ])?;
+    anyhow::ensure!(code == 0, "issue failed: {out}");
+
+    let signer: alloy::signers::local::PrivateKeySigner = h.key_hex.parse()?;
+    let wallet = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect_http(h.node.endpoint_url());
+    let reg = CredentialRegistry::new(h.registry, &wallet);
+    let other = define_type(&reg, "Borrowed Glory", 0, signer.address(), 3).await?;
+    let (serve, base, _) = start(&h).await?;
+
+    let own = reqwest::get(format!(
+        "{base}/v1/credentials/31337/{}/ob3",
+        token(h.type_id, a)
+    ))
+    .await?;
+    assert_eq!(own.headers()["x-laurel-claim-bound"], "true");
+    let stolen: B256 = own.headers()["x-laurel-claim-hash"].to_str()?.parse()?;
+
+    // The attack: type `other`, same holder, the first document's hash as evidence.
+    let receipt = reg
+        .issue(other, a, 0, stolen)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    assert!(receipt.status());
+    let other_id = other.to::<u64>();
+    wait_for_head(&h, &base).await?;
+
+    let path = format!("/v1/credentials/31337/{}/ob3", token(other_id, a));
+    let r = reqwest::get(format!("{base}{path}")).await?;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["x-laurel-claim-bound"],
+        "false",
+        "another type's claim is not this one's"
+    );
+    let doc: Value = r.json().await?;
+    assert_eq!(doc["name"], "Borrowed Glory", "{doc:#}");
+    assert_eq!(
+        doc["credentialSubject"]["achievement"]["name"],
+        "Borrowed Glory"
+    );
+    assert!(!doc.to_string().contains("Rust Fundamentals"), "{doc:#}");
+    let jwt = reqwest::get(format!("{base}{path}?format=jwt")).await?;
+    assert_eq!(jwt.headers()["x-laurel-claim-bound"], "false");
+    let (_, body) = get(&base, &path).await?;
+    assert_eq!(body["name"], "Borrowed Glory");
+
+    // The rightful credential keeps its bound claim.
+    let own = reqwest::get(format!(
+        "{base}/v1/credentials/31337/{}/ob3",
+        token(h.type_id, a)
+    ))
+    .await?;
+    assert_eq!(own.headers()["x-laurel-claim-bound"], "true");
+    drop(serve);
+    h.db.drop_now().await
+}
