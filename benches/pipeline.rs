@@ -170,6 +170,7 @@ async fn bench_issue(n: u64) -> Result<()> {
             evidence: B256::repeat_byte(7),
             document: None,
             source: "bench".into(),
+            derived: false,
         })
         .collect();
     let program = laurel::credentials::ob3::Program::load(

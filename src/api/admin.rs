@@ -308,6 +308,7 @@ fn parse_item(
         key,
         content,
         caller.label(),
+        Some(&caller.label()),
     ))
 }
 
@@ -332,7 +333,9 @@ pub async fn issuance(
         .requests(&[id])
         .await?
         .pop()
-        .ok_or_else(|| ApiError::NotFound(format!("no issuance request {id}")))?;
+        // Another caller's request is as unknown as a missing one.
+        .filter(|r| idempotency::owned_by(&r.idempotency_key, &caller.label()))
+        .ok_or_else(|| ApiError::NotFound(format!("no issuance request {id} of yours")))?;
     let tx = state.store().request_tx(id).await?;
     Ok(Json(status_of(&r, tx)))
 }

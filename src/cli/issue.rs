@@ -181,7 +181,7 @@ fn one_input(args: &IssueArgs, chain_id: u64) -> Result<(String, NewRequest)> {
         expires_at,
         evidence,
     };
-    let request = keyed(chain_id, key, content, "cli".into());
+    let request = keyed(chain_id, key, content, "cli".into(), None);
     Ok((format!("{holder}"), request))
 }
 

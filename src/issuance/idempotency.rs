@@ -2,23 +2,32 @@
 //! Every rule is here; the CLI, the API and the store only call these functions.
 //!
 //! - **The key.** A request carries the key its caller gave — CLI `--key` or a CSV `key` column (1 to 200
-//!   characters), or the API's `Idempotency-Key` header (1 to 150 visible ASCII characters), which is scoped
-//!   to the caller and the item's position (`<caller>:<key>:<index>`) so that two API keys never collide —
-//!   or else a key derived from its content ([`derived_key`]: chain, type, holder, expiry, supplied evidence).
+//!   characters), or the API's `Idempotency-Key` header (1 to 150 visible ASCII characters) — or else a key
+//!   derived from its content ([`derived_key`]: chain, type, holder, expiry, supplied evidence). Every key
+//!   an API caller uses is scoped to it (`<caller>:<key>:<index>`, or `<caller>:<derived key>`): two
+//!   callers never share a key, and a caller sees only its own requests ([`owned_by`]).
 //! - **A repeat** (a key used before, with the same type, holder, expiry and supplied evidence) queues nothing
 //!   and answers with the earlier request, whatever its state (queued, submitted, confirmed or failed). The
 //!   comparison is on what the caller supplied, not on the claim document: a type renamed since the first
 //!   request changes the document, not the credential asked for.
+//! - **A repeat after the credential ended.** Under a *derived* key, a repeat whose earlier request was
+//!   confirmed, while the credential it issued has since ended (expired, or revoked or renounced) and the
+//!   type's policy lets it be issued again, is a new issuance: the annual re-assessment of a type with a
+//!   default validity. Its key is the next round of the derived key ([`next_round`], the earlier key and the
+//!   transaction that confirmed it), so a repeat of *that* answers the new request until it ends in turn.
+//!   A key the caller gave names one request for good, so it never moves on.
 //! - **A conflicting repeat** (a key used before, with other content) is refused, naming the earlier request.
 //!   In an all-or-nothing submission (the API) it refuses the whole submission and nothing is written; in a
 //!   line-by-line submission (the CLI) only that line is refused.
 //! - **A key is bound to its first request for good**: it is never reused, even after that request failed.
 //!   To try again after a failure, give a new key (or change the content a derived key is made of).
+//! - **One open request per credential.** Submissions on a chain are serialised (one transaction each, under
+//!   a lock), and a request for a (type, holder) that another open request already issues is refused.
 
 use alloy::primitives::{keccak256, Address, B256};
 
-use crate::domain::TypeId;
-use crate::store::issuance::{NewRequest, Stored};
+use crate::domain::{CredentialRow, TypeId};
+use crate::store::issuance::{NewRequest, Request, RequestState, Stored};
 
 /// Longest key a CLI flag or CSV line may give.
 pub const MAX_EXPLICIT_KEY: usize = 200;
@@ -52,6 +61,22 @@ pub fn derived_key(
     )
 }
 
+/// The key of the next round of derived key `key`, whose request was confirmed by `confirmed_tx` and whose
+/// credential has ended: the same scope prefix, and a hash of the earlier key and that transaction.
+pub fn next_round(key: &str, confirmed_tx: B256) -> String {
+    let hash = keccak256(format!("round:{key}:{confirmed_tx:#x}").as_bytes());
+    let tail = format!("iss-{}", &alloy::primitives::hex::encode(hash)[..40]);
+    // A derived key ends in `iss-` and 40 hex digits (after the caller's scope, for the API).
+    let scope = key.len().saturating_sub(tail.len());
+    format!("{}{tail}", &key[..scope])
+}
+
+/// Whether `key` (a stored request's) belongs to API caller `caller`.
+pub fn owned_by(key: &str, caller: &str) -> bool {
+    key.strip_prefix(caller)
+        .is_some_and(|rest| rest.starts_with(':'))
+}
+
 /// What an issuance asks for, before it has a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Content {
@@ -66,10 +91,19 @@ pub struct Content {
 }
 
 /// The request for `c` from `source`, under `key` when one was given (already checked), else under the key
-/// derived from its content on `chain_id`.
-pub fn keyed(chain_id: u64, key: Option<String>, c: Content, source: String) -> NewRequest {
-    let idempotency_key =
-        key.unwrap_or_else(|| derived_key(chain_id, c.type_id, c.holder, c.expires_at, c.evidence));
+/// derived from its content on `chain_id` — scoped to `scope` (an API caller) when there is one.
+pub fn keyed(
+    chain_id: u64,
+    key: Option<String>,
+    c: Content,
+    source: String,
+    scope: Option<&str>,
+) -> NewRequest {
+    let derived = key.is_none();
+    let idempotency_key = key.unwrap_or_else(|| {
+        let k = derived_key(chain_id, c.type_id, c.holder, c.expires_at, c.evidence);
+        scope.map_or_else(|| k.clone(), |s| format!("{s}:{k}"))
+    });
     NewRequest {
         idempotency_key,
         type_id: c.type_id,
@@ -78,6 +112,7 @@ pub fn keyed(chain_id: u64, key: Option<String>, c: Content, source: String) -> 
         evidence: c.evidence,
         document: None,
         source,
+        derived,
     }
 }
 
@@ -117,27 +152,51 @@ pub enum Judgement {
     },
 }
 
+/// Whether `asked` asks for what `earlier` (which its caller supplied `supplied` as evidence) asked for.
+fn same_content(asked: &NewRequest, earlier: &Request, supplied: B256) -> bool {
+    earlier.type_id == asked.type_id.get()
+        && earlier.holder == asked.holder
+        && earlier.expires_at == asked.expires_at
+        && supplied == asked.evidence
+}
+
+/// The transaction that confirmed `earlier` — the request stored under `asked`'s derived key, which its
+/// caller supplied `supplied` as evidence for — when `asked` repeats it after its credential `held` ended
+/// and `reissuable` says the type lets it be issued again: `asked` then moves on to the [`next_round`].
+pub fn ended_round(
+    asked: &NewRequest,
+    earlier: &Request,
+    supplied: B256,
+    held: Option<&CredentialRow>,
+    reissuable: impl Fn(&CredentialRow) -> bool,
+) -> Option<B256> {
+    if !asked.derived || !same_content(asked, earlier, supplied) {
+        return None;
+    }
+    if earlier.state != RequestState::Confirmed {
+        return None;
+    }
+    let c = held?;
+    reissuable(c).then_some(earlier.confirmed_tx?)
+}
+
 /// Judges `asked` against the row `stored` under its key.
 pub fn judge(asked: &NewRequest, stored: &Stored) -> Judgement {
     if stored.created {
         return Judgement::New;
     }
-    let r = &stored.request;
-    let same = r.type_id == asked.type_id.get()
-        && r.holder == asked.holder
-        && r.expires_at == asked.expires_at
-        && stored.supplied == asked.evidence;
-    if same {
+    if same_content(asked, &stored.request, stored.supplied) {
         Judgement::Repeat
     } else {
-        Judgement::Conflict { existing_id: r.id }
+        Judgement::Conflict {
+            existing_id: stored.request.id,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::issuance::{Request, RequestState};
 
     fn asked() -> NewRequest {
         NewRequest {
@@ -148,6 +207,7 @@ mod tests {
             evidence: B256::repeat_byte(7),
             document: None,
             source: "test".into(),
+            derived: false,
         }
     }
 
@@ -237,5 +297,66 @@ mod tests {
         assert_eq!(header_key(b"tab\there"), Err(KeyError::Header));
         assert_eq!(header_key("é".as_bytes()), Err(KeyError::Header));
         assert_eq!(scoped_key("api:ab12", "order-7", 3), "api:ab12:order-7:3");
+    }
+
+    #[test]
+    fn a_derived_key_moves_on_only_after_its_confirmed_credential_ended() {
+        let c = Content {
+            type_id: TypeId::new(2).expect("an id"),
+            holder: Address::repeat_byte(1),
+            expires_at: 0,
+            evidence: B256::repeat_byte(7),
+        };
+        let mine = keyed(1, None, c, "api:k1".into(), Some("api:k1"));
+        assert!(mine.derived && mine.idempotency_key.starts_with("api:k1:iss-"));
+        assert!(owned_by(&mine.idempotency_key, "api:k1"));
+        assert!(
+            !owned_by(&mine.idempotency_key, "api:k"),
+            "a prefix of a label is not the label"
+        );
+        let tx = B256::repeat_byte(0x42);
+        let next = next_round(&mine.idempotency_key, tx);
+        assert!(
+            next.starts_with("api:k1:iss-") && next.len() == mine.idempotency_key.len(),
+            "{next}"
+        );
+        assert_ne!(next, mine.idempotency_key);
+        assert_ne!(next, next_round(&next, tx), "each round has its own key");
+
+        let confirmed = stored(false, |r, _| {
+            r.state = RequestState::Confirmed;
+            r.confirmed_tx = Some(tx);
+        })
+        .request;
+        let supplied = c.evidence;
+        let held = CredentialRow::default();
+        let ended = |_: &CredentialRow| true;
+        assert_eq!(
+            ended_round(&mine, &confirmed, supplied, Some(&held), ended),
+            Some(tx)
+        );
+        assert_eq!(
+            ended_round(&mine, &confirmed, supplied, Some(&held), |_| false),
+            None,
+            "still live, or not re-issuable"
+        );
+        assert_eq!(ended_round(&mine, &confirmed, supplied, None, ended), None);
+        let failed = stored(false, |_, _| {}).request;
+        assert_eq!(
+            ended_round(&mine, &failed, supplied, Some(&held), ended),
+            None,
+            "a failed key is bound for good"
+        );
+        assert_eq!(
+            ended_round(&mine, &confirmed, B256::ZERO, Some(&held), ended),
+            None,
+            "other content"
+        );
+        let given = keyed(1, Some("order-7".into()), c, "cli".into(), None);
+        assert_eq!(
+            ended_round(&given, &confirmed, supplied, Some(&held), ended),
+            None,
+            "a given key never moves on"
+        );
     }
 }

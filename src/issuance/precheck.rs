@@ -279,6 +279,11 @@ fn check_policy(
     Ok(())
 }
 
+/// Whether `c`, a credential of `ty`, has ended (at `now`) in a way that lets it be issued again.
+pub fn may_issue_again(ty: &CredentialTypeRow, c: &CredentialRow, now: u64) -> bool {
+    check_earlier(ty, Some(c), c.holder, now).is_ok()
+}
+
 /// Refuses `holder` a fresh `ty` while their `earlier` one is live, or when the policy bars issuing it again.
 fn check_earlier(
     ty: &CredentialTypeRow,
@@ -353,6 +358,7 @@ mod tests {
             evidence: B256::ZERO,
             document: None,
             source: "test".into(),
+            derived: false,
         }
     }
 

@@ -219,6 +219,7 @@ pub fn read_csv(
                         key,
                         content,
                         format!("csv:{source}:{line}"),
+                        None,
                     ))
                 })();
                 (line, parsed)

@@ -7,11 +7,14 @@
 use alloy::primitives::Address;
 use serde_json::{json, Value};
 
-use super::idempotency::{judge, Judgement};
-use super::precheck::{decide, Refusal, Snapshot};
+use std::collections::{BTreeMap, HashMap};
+
+use super::idempotency::{ended_round, judge, next_round, Judgement};
+use super::precheck::{decide, may_issue_again, Refusal, Snapshot};
 use crate::chain::Node;
 use crate::credentials::ob3::{attach_claims, Program};
-use crate::store::issuance::{NewRequest, Request};
+use crate::domain::CredentialRow;
+use crate::store::issuance::{NewRequest, Request, SubmissionTx};
 use crate::store::{Store, StoreError};
 
 /// What to submit.
@@ -129,6 +132,7 @@ pub async fn submit(
 ) -> Result<Submitted, SubmitError> {
     let now = node.head_time().await.map_err(SubmitError::Clock)?;
     let mut tx = store.begin_submission(node.chain_id()).await?;
+    next_rounds(&mut tx, &mut s.requests, now).await?;
     let refs: Vec<&NewRequest> = s.requests.iter().collect();
     let snapshot = Snapshot::load(&mut tx, signer, &refs).await?;
     let verdicts = decide(&snapshot, &refs, now);
@@ -192,4 +196,62 @@ pub async fn submit(
     tx.audit(&s.actor, "issue.enqueue", &detail).await?;
     tx.commit().await?;
     Ok(submitted)
+}
+
+/// Moves each derived-key request that repeats an earlier round whose credential has since ended (and may
+/// be issued again) on to the next round of its key, as many rounds as there were (see
+/// [`super::idempotency`]).
+async fn next_rounds(
+    tx: &mut SubmissionTx,
+    requests: &mut [NewRequest],
+    now: u64,
+) -> Result<(), StoreError> {
+    let mut pending: Vec<usize> = (0..requests.len())
+        .filter(|i| requests[*i].derived)
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let types: BTreeMap<u64, _> = tx
+        .credential_types()
+        .await?
+        .into_iter()
+        .map(|t| (t.type_id, t))
+        .collect();
+    let mut holders: Vec<Address> = pending.iter().map(|i| requests[*i].holder).collect();
+    holders.sort_unstable();
+    holders.dedup();
+    let held: HashMap<(u64, Address), CredentialRow> = tx
+        .credentials_of_holders(&holders)
+        .await?
+        .into_iter()
+        .map(|c| ((c.type_id, c.holder), c))
+        .collect();
+    while !pending.is_empty() {
+        let keys: Vec<String> = pending
+            .iter()
+            .map(|i| requests[*i].idempotency_key.clone())
+            .collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let stored = tx.stored(&refs).await?;
+        let mut moved = Vec::new();
+        for i in pending {
+            let r = &mut requests[i];
+            let Some((earlier, supplied)) = stored.get(&r.idempotency_key) else {
+                continue;
+            };
+            let held = held.get(&(r.type_id.get(), r.holder));
+            let reissuable = |c: &CredentialRow| {
+                types
+                    .get(&c.type_id)
+                    .is_some_and(|ty| may_issue_again(ty, c, now))
+            };
+            if let Some(confirmed) = ended_round(r, earlier, *supplied, held, reissuable) {
+                r.idempotency_key = next_round(&r.idempotency_key, confirmed);
+                moved.push(i);
+            }
+        }
+        pending = moved;
+    }
+    Ok(())
 }

@@ -648,13 +648,22 @@ async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() ->
     assert_eq!(s, 413, "{e}");
     assert!(e["message"].as_str().unwrap().contains("1000"), "{e}");
 
-    // The running serve issues them; the reader key follows them to confirmation.
+    // Requests are their caller's: another key (even one with the read scope) does not see them.
+    let r = reqwest::Client::new()
+        .get(format!("{base}/v1/issuances/{}", ids[0]))
+        .bearer_auth(&reader)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 404);
+    let v: Value = r.json().await?;
+    assert_eq!(v["error"], "not_found", "{v}");
+    // The running serve issues them; the issuing key follows them to confirmation.
     let deadline = Instant::now() + Duration::from_secs(60);
     for id in &ids {
         loop {
             let r = reqwest::Client::new()
                 .get(format!("{base}/v1/issuances/{id}"))
-                .bearer_auth(&reader)
+                .bearer_auth(&issuer)
                 .send()
                 .await?;
             assert_eq!(r.status().as_u16(), 200);

@@ -89,3 +89,75 @@ async fn a_borrowed_evidence_hash_gets_no_one_elses_claim() -> Result<()> {
     drop(serve);
     h.db.drop_now().await
 }
+
+/// Annual re-assessment: a type with a default validity, issued, let expire, issued to the same learner
+/// again with the same command (same derived key) — the repeat issues anew, and repeating that answers the
+/// new request; the API's keys are its caller's own.
+#[tokio::test]
+async fn a_repeat_after_the_credential_expired_issues_again() -> Result<()> {
+    let h = Harness::new().await?;
+    let signer: alloy::signers::local::PrivateKeySigner = h.key_hex.parse()?;
+    let wallet = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect_http(h.node.endpoint_url());
+    let reg = CredentialRegistry::new(h.registry, &wallet);
+    // Revocable (2) and issuable again after expiry (16), valid 60 s from issue.
+    let policy = CredentialRegistry::TypePolicy::plain("Yearly Check", 60, 2 | 16);
+    reg.defineType(policy).send().await?.get_receipt().await?;
+    let t = reg.typeCount().call().await?;
+    reg.setTypeRoles(t, signer.address(), 3)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let a = holder(9);
+    let issue = [
+        "issue",
+        "--type",
+        &t.to_string(),
+        "--holder",
+        &format!("{a:#x}"),
+    ];
+    let (code, out) = h.run(&issue)?;
+    anyhow::ensure!(code == 0, "issue failed: {out}");
+    assert!(out.contains("queued 1 new"), "{out}");
+    let (code, out) = h.run(&issue)?;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("queued 0 new request(s); 1 already"),
+        "a live credential's repeat queues nothing: {out}"
+    );
+    let requests = || async { Ok::<_, anyhow::Error>(h.store.request_states(31337).await?.len()) };
+    assert_eq!(requests().await?, 1);
+
+    // A year later (here: two minutes of chain time), the same command issues again.
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    use alloy::providers::Provider;
+    provider
+        .raw_request::<_, Value>("evm_increaseTime".into(), (120,))
+        .await?;
+    provider
+        .raw_request::<_, Value>("evm_mine".into(), ())
+        .await?;
+    assert!(!reg.isValid(a, t).call().await?, "expired");
+    let (code, out) = h.run(&issue)?;
+    anyhow::ensure!(code == 0, "re-issue failed: {out}");
+    assert!(
+        out.contains("queued 1 new"),
+        "the ended credential is issued again: {out}"
+    );
+    assert_eq!(requests().await?, 2);
+    assert!(
+        reg.isValid(a, t).call().await?,
+        "valid again (issued again in place)"
+    );
+    let (code, out) = h.run(&issue)?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("queued 0 new request(s); 1 already"), "{out}");
+    assert_eq!(
+        requests().await?,
+        2,
+        "the new round's repeat issues nothing"
+    );
+    h.db.drop_now().await
+}

@@ -53,6 +53,7 @@ fn request(key: &str, type_id: u64, holder: Address) -> NewRequest {
         evidence: B256::ZERO,
         document: None,
         source: "test".into(),
+        derived: false,
     }
 }
 

@@ -24,6 +24,9 @@ pub struct NewRequest {
     pub document: Option<ClaimDocument>,
     /// Who asked ("cli", "csv:<file>:<line>", "api:<key>").
     pub source: String,
+    /// Whether the key was derived from the content (not given by the caller): such a key moves on to a
+    /// new round once the credential it issued has ended (see `issuance::idempotency`).
+    pub derived: bool,
 }
 
 /// A credential document's claim as hashed: its canonical JSON text and the keccak-256 of that text.

@@ -136,23 +136,8 @@ impl SubmissionTx {
         )
         .fetch_all(&mut **tx)
         .await?;
-        let rows = sqlx::query!(
-            "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
-                    confirmed_tx, confirmed_block, attempts, supplied_evidence
-             FROM issuance_requests WHERE chain_id = $1 AND idempotency_key = ANY($2)",
-            i(chain_id),
-            &keys as &[&str]
-        )
-        .fetch_all(&mut **tx)
-        .await?;
         let created: std::collections::HashSet<String> = created.into_iter().collect();
-        let by_key: std::collections::HashMap<String, (Request, B256)> = rows
-            .into_iter()
-            .map(|r| {
-                let supplied = b256(&r.supplied_evidence);
-                (r.idempotency_key.clone(), (request_from_row!(r), supplied))
-            })
-            .collect();
+        let by_key = stored_under(&mut **tx, chain_id, &keys).await?;
         Ok(requests
             .iter()
             .map(|n| {
@@ -164,6 +149,14 @@ impl SubmissionTx {
                 }
             })
             .collect())
+    }
+
+    /// The requests stored under any of `keys`, with the evidence their callers supplied, by key.
+    pub async fn stored(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, (Request, B256)>, StoreError> {
+        stored_under(&mut *self.tx, self.chain_id, keys).await
     }
 
     /// Appends an audit record in this transaction.
@@ -222,6 +215,30 @@ async fn open_pairs<'c>(
             holder: Address::from_slice(&r.holder),
             idempotency_key: r.idempotency_key,
             id: r.id,
+        })
+        .collect())
+}
+
+/// The requests of `chain_id` under any of `keys`, with the evidence their callers supplied, by key.
+async fn stored_under<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+    keys: &[&str],
+) -> Result<std::collections::HashMap<String, (Request, B256)>, StoreError> {
+    let rows = sqlx::query!(
+        "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
+                confirmed_tx, confirmed_block, attempts, supplied_evidence
+         FROM issuance_requests WHERE chain_id = $1 AND idempotency_key = ANY($2)",
+        i(chain_id),
+        keys as &[&str]
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let supplied = b256(&r.supplied_evidence);
+            (r.idempotency_key.clone(), (request_from_row!(r), supplied))
         })
         .collect())
 }
