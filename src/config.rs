@@ -124,6 +124,8 @@ pub struct Layer {
     pub max_batch: Option<u64>,
     /// Issuance batches sent but not yet mined, at most.
     pub max_in_flight: Option<u64>,
+    /// Blocks the mirror may lag the chain head before authorization read from it is refused.
+    pub max_auth_lag: Option<u64>,
 }
 
 /// Why configuration could not be loaded.
@@ -183,6 +185,7 @@ impl Layer {
             stuck_after_secs: self.stuck_after_secs.or(lower.stuck_after_secs),
             max_batch: self.max_batch.or(lower.max_batch),
             max_in_flight: self.max_in_flight.or(lower.max_in_flight),
+            max_auth_lag: self.max_auth_lag.or(lower.max_auth_lag),
         }
     }
 
@@ -225,6 +228,7 @@ impl Layer {
         let stuck_after_secs = number("LAUREL_STUCK_AFTER_SECS")?;
         let max_batch = number("LAUREL_MAX_BATCH")?;
         let max_in_flight = number("LAUREL_MAX_IN_FLIGHT")?;
+        let max_auth_lag = number("LAUREL_MAX_AUTH_LAG")?;
         Ok(Layer {
             chain: get("LAUREL_CHAIN"),
             rpc_url: get("LAUREL_RPC_URL"),
@@ -237,6 +241,7 @@ impl Layer {
             stuck_after_secs,
             max_batch,
             max_in_flight,
+            max_auth_lag,
         })
     }
 }
@@ -262,6 +267,9 @@ pub struct Settings {
     pub issuer_name: String,
     /// The issuance worker's pacing.
     pub pacing: Pacing,
+    /// Blocks the mirror may lag the chain head before the API refuses (503) an authorization decision it
+    /// would read from the mirror (an account's roles), default 10.
+    pub max_auth_lag: u64,
 }
 
 /// How the issuance worker paces its batches.
@@ -287,6 +295,9 @@ impl Default for Pacing {
 
 /// The issuer name of Open Badges credentials when none is configured.
 pub const DEFAULT_ISSUER_NAME: &str = "Laurel";
+
+/// Blocks the mirror may lag before authorization read from it is refused, by default.
+pub const DEFAULT_MAX_AUTH_LAG: u64 = 10;
 
 /// Default HTTP listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -325,6 +336,7 @@ impl Settings {
                 max_batch: layer.max_batch.map_or(1_000, |v| v.clamp(1, 1_000)),
                 max_in_flight: layer.max_in_flight.map_or(4, |v| v.max(1)),
             },
+            max_auth_lag: layer.max_auth_lag.unwrap_or(DEFAULT_MAX_AUTH_LAG),
         })
     }
 
@@ -362,6 +374,7 @@ impl Settings {
         ));
         lines.push(format!("max_batch = {}", self.pacing.max_batch));
         lines.push(format!("max_in_flight = {}", self.pacing.max_in_flight));
+        lines.push(format!("max_auth_lag = {}", self.max_auth_lag));
         lines.join("\n") + "\n"
     }
 }

@@ -124,6 +124,17 @@ impl Caller {
             }
             Caller::Account(a) => *a,
         };
+        // An account's roles are read from the mirror: not when it may have missed a change of them.
+        let health = state
+            .store()
+            .mirror_health(state.chain_id())
+            .await?
+            .unwrap_or_default();
+        if let Some(why) = health.behind(state.settings.max_auth_lag) {
+            return Err(ApiError::Unavailable(format!(
+                "an account's roles are read from the mirror, and {why}: it might miss a role removed since; try again when it has caught up, or use an API key"
+            )));
+        }
         let roles = state.store().roles(state.chain_id(), None).await?;
         let holds = |kind: RoleScope, bit: u8, id: Option<u64>| {
             roles.iter().any(|r| {

@@ -25,8 +25,10 @@ pub struct Snapshot {
     pub block: Option<u64>,
     /// Whether that block is final.
     pub is_final: bool,
-    /// Its timestamp (the clock expiry is judged by).
+    /// The clock expiry is judged by: the later of its timestamp and the wall clock.
     pub time: u64,
+    /// Why the mirror is stale, when it is.
+    pub stale: Option<String>,
     /// Defined credential type ids.
     pub types: Arc<HashSet<u64>>,
 }
@@ -87,6 +89,7 @@ impl MirrorCache {
             block: reflects.block,
             is_final: reflects.is_final,
             time,
+            stale: reflects.stale_reason,
             types: Arc::new(types),
         };
         *self.snapshot.write().expect("cache lock") = Some((Instant::now(), s.clone()));

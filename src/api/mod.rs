@@ -409,6 +409,14 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         }
     };
     let indexed = cursor.and_then(|c| c.indexed_block);
+    if let Ok(Some(health)) = state.store().mirror_health(state.chain_id()).await {
+        if let Some(reason) = health.rebuild_reason {
+            problems.push(format!(
+                "the mirror is being rebuilt from the deploy block ({} s so far): {reason}",
+                health.rebuild_age_secs.unwrap_or(0)
+            ));
+        }
+    }
     if let Some(h) = head {
         let lag = h.saturating_sub(indexed.unwrap_or(0));
         if indexed.is_none() || lag > state.max_lag {

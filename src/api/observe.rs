@@ -124,6 +124,18 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: the queue's gauges could not be read"),
     }
+    match s.store.mirror_health(s.node.chain_id()).await {
+        Ok(Some(h)) => {
+            let reason = h.rebuild_reason.clone().unwrap_or_default();
+            let rebuilding = if h.rebuild_reason.is_some() { 1.0 } else { 0.0 };
+            extra.push((m::MIRROR_REBUILD, vec![("reason", reason)], rebuilding));
+            if let Some(lag) = h.lag() {
+                extra.push((m::MIRROR_LAG, vec![], lag as f64));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "metrics: the mirror's health could not be read"),
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -134,6 +134,12 @@ async fn render(
             None => "The mirror has not indexed any block yet.".into(),
         }
     ));
+    if let Some(why) = &reflects.stale_reason {
+        body.push_str(&format!(
+            "<p class=\"warn\">This page may be out of date: {}. The one-line chain check below is always current.</p>",
+            esc(why)
+        ));
+    }
     if creds.is_empty() {
         body.push_str("<div class=\"card\"><h2>No credentials</h2><p>This address was never issued a Laurel credential on this chain.</p></div>");
     }

@@ -216,6 +216,12 @@ pub struct Reflects {
     /// Whether that block is final.
     #[serde(rename = "final")]
     pub is_final: bool,
+    /// Whether the mirror is behind the chain (more than 20 blocks, rebuilding, or no indexer reporting):
+    /// the answer may be out of date; `source=chain` asks the chain itself.
+    pub stale: bool,
+    /// Why it is stale, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_reason: Option<String>,
 }
 
 /// A holder's credentials.
@@ -278,23 +284,36 @@ fn type_id(field: &str, s: &str) -> Result<u64, ApiError> {
         .map_err(|e| ApiError::field("invalid_type", field, e.to_string()))
 }
 
-/// What the mirror reflects (its block and whether that block is final) and that block's time — the clock
-/// expiry is judged by (the chain's, not ours; wall time before anything is indexed). One cursor read.
+/// What the mirror reflects (its block, whether that block is final, whether it is stale) and the clock
+/// expiry is judged by: the later of that block's time and the wall clock, so that a stalled indexer
+/// never keeps an expired credential valid (and a chain whose clock runs ahead, as a time-travelled dev
+/// chain's does, is still judged by its own). Two reads.
 pub async fn mirror_view(store: &Store, chain_id: u64) -> Result<(Reflects, u64), ApiError> {
-    let cursor = store.cursor(chain_id).await?;
-    let block = cursor.and_then(|c| c.indexed_block);
-    let time = match block {
+    let health = store.mirror_health(chain_id).await?.unwrap_or_default();
+    let block = health.indexed_block;
+    let block_time = match block {
         Some(b) => store.block_time(chain_id, b).await?,
         None => None,
-    }
-    .unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
-    let is_final = cursor.is_some_and(|c| block.is_some_and(|b| b <= c.final_block));
-    Ok((Reflects { block, is_final }, time))
+    };
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let time = block_time.unwrap_or(0).max(wall);
+    let is_final = block.is_some_and(|b| b <= health.final_block);
+    let stale = health.behind(STALE_AFTER_BLOCKS);
+    Ok((
+        Reflects {
+            block,
+            is_final,
+            stale: stale.is_some(),
+            stale_reason: stale,
+        },
+        time,
+    ))
 }
+
+/// Blocks behind the head after which public answers say the mirror is stale.
+pub const STALE_AFTER_BLOCKS: u64 = 20;
 
 /// The time of the block the mirror reflects, for judging expiry.
 pub async fn mirror_now(state: &AppState) -> Result<u64, ApiError> {
@@ -479,6 +498,8 @@ async fn verify_from_mirror(
     let reflects = Reflects {
         block: snap.block,
         is_final: snap.is_final,
+        stale: snap.stale.is_some(),
+        stale_reason: snap.stale.clone(),
     };
     let (valid, status, issued_at, expires_at, reason) = match answer.row {
         Some(c) => (
@@ -558,6 +579,8 @@ async fn verify_from_chain(
         reflects: Reflects {
             block: Some(head),
             is_final: head <= final_block,
+            stale: false,
+            stale_reason: None,
         },
         check_yourself,
     })

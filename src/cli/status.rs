@@ -36,6 +36,8 @@ pub struct Status {
     pub gas_per_credential: Option<f64>,
     /// Average fee per credential, in ETH (L2 execution + L1 data).
     pub eth_per_credential: Option<f64>,
+    /// Why the mirror is being rebuilt from the deploy block (None: it is not).
+    pub rebuilding: Option<String>,
 }
 
 /// Gathers the status.
@@ -59,6 +61,11 @@ pub async fn gather(app: &Ctx) -> Result<Status> {
         mined_credentials: q.mined_credentials,
         gas_per_credential: per(q.gas_used as f64),
         eth_per_credential: per(q.fees_wei / 1e18),
+        rebuilding: app
+            .store
+            .mirror_health(chain_id)
+            .await?
+            .and_then(|h| h.rebuild_reason),
     })
 }
 
@@ -74,6 +81,9 @@ pub fn print(s: &Status) {
     );
     println!("  final head        {}", s.final_head);
     println!("  events mirrored   {}", s.events);
+    if let Some(why) = &s.rebuilding {
+        println!("  REBUILDING        from the deploy block, until it reaches the head: {why}");
+    }
     println!(
         "queue: {} queued, {} submitted, {} confirmed, {} failed",
         s.queued, s.submitted, s.confirmed, s.failed

@@ -24,6 +24,7 @@ use alloy::rpc::types::Filter;
 
 use super::commit::{commit_range, CommitError};
 use super::decode::{decode, Contracts, DecodeError};
+use super::heal;
 use super::project::ProjectError;
 use crate::store::mirror::{BlockRef, Cursor, NewEvent};
 use crate::store::{Store, StoreError};
@@ -80,6 +81,12 @@ pub enum Step {
     Retry,
     /// Nothing new: the cursor is at the chain head.
     UpToDate,
+    /// The mirror no longer matched the node's chain and was thrown away; indexing restarts at the deploy
+    /// block.
+    Rebuilt {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Why a step failed.
@@ -119,6 +126,12 @@ pub enum FollowError {
         /// How long the caller waited for the mirror, in seconds (its timeout).
         secs: u64,
     },
+    /// The node has no block at the deployment's deploy block: the deployment is not on its chain.
+    #[error("the node has no block {deploy_block}, where the deployment was made: it serves another (shorter) chain; check LAUREL_RPC_URL and the deployment record")]
+    NotOnChain {
+        /// The deployment's deploy block.
+        deploy_block: u64,
+    },
     /// No block of the stored window is on the chain any more.
     #[error("a reorg deeper than the stored window ({window} blocks) replaced block {from}; re-index from the deploy block")]
     ReorgTooDeep {
@@ -146,6 +159,8 @@ pub struct Follower {
     deploy_block: u64,
     config: FollowConfig,
     range: u64,
+    /// Whether the node's chain was checked against the mirror's identity since this follower started.
+    checked: bool,
 }
 
 impl From<CommitError> for FollowError {
@@ -196,6 +211,7 @@ impl Follower {
             deploy_block,
             config,
             range,
+            checked: false,
         }
     }
 
@@ -250,18 +266,38 @@ impl Follower {
             .await?
             .ok_or(FollowError::NotRegistered(self.chain_id))?;
 
+        // 0. Is the node's chain the one the mirror holds?
+        if !self.checked {
+            let identity = heal::check(
+                &self.provider,
+                &self.store,
+                self.chain_id,
+                self.deploy_block,
+            )
+            .await?;
+            self.checked = true;
+            if let heal::Identity::Other(reason, _) = identity {
+                return self.rebuild(reason).await;
+            }
+        }
+
         // 1. Is the block under the cursor still on the chain?
         if !self.cursor_on_chain(&cursor).await? {
-            return self.unwind().await;
+            return match self.unwind().await {
+                Err(e @ FollowError::ReorgTooDeep { .. }) => self.rebuild(e.to_string()).await,
+                other => other,
+            };
         }
 
         // 2. The next range and its logs.
         let head = self.provider.get_block_number().await.map_err(rpc)?;
+        self.store.saw_head(self.chain_id, head).await?;
         let from = cursor
             .indexed_block
             .map_or(self.deploy_block, |n| n + 1)
             .max(self.deploy_block);
         if from > head {
+            heal::caught_up(&self.store, self.chain_id).await?;
             return Ok(Step::UpToDate);
         }
         let to = head.min(from + self.range - 1);
@@ -298,6 +334,19 @@ impl Follower {
             to,
             events: inserted,
         })
+    }
+
+    /// Throws the mirror away for `reason` and starts again from the deploy block.
+    async fn rebuild(&mut self, reason: String) -> Result<Step, FollowError> {
+        heal::rebuild(
+            &self.provider,
+            &self.store,
+            self.chain_id,
+            self.deploy_block,
+            &reason,
+        )
+        .await?;
+        Ok(Step::Rebuilt { reason })
     }
 
     /// Whether the block under the cursor is still on the chain (true when nothing is indexed yet).
@@ -341,15 +390,20 @@ impl Follower {
         if blocks.last().is_none_or(|b| b.number != to) {
             blocks.push(self.header(to).await?);
         }
-        if let Some(expected_parent) = cursor.indexed_hash {
-            let first = if blocks[0].number == from {
-                blocks[0]
-            } else {
-                self.header(from).await?
-            };
-            if first.parent_hash != expected_parent {
-                return Ok(None);
-            }
+        let first = if blocks[0].number == from {
+            blocks[0]
+        } else {
+            self.header(from).await?
+        };
+        if cursor
+            .indexed_hash
+            .is_some_and(|parent| first.parent_hash != parent)
+        {
+            return Ok(None);
+        }
+        // The headers were fetched one by one: a reorg between two fetches leaves them not one chain.
+        if !linked(std::iter::once(&first).chain(&blocks)) {
+            return Ok(None);
         }
         Ok(Some(blocks))
     }
@@ -468,5 +522,54 @@ impl Follower {
         Err(FollowError::NoProgress {
             steps: format!("{steps:?}"),
         })
+    }
+}
+
+/// Whether every header of `blocks` (ascending) that follows the one before it by one height names it as
+/// its parent: the headers are one parent-linked chain (gaps, and a repeated height, are not checked).
+pub fn linked<'a>(blocks: impl IntoIterator<Item = &'a BlockRef>) -> bool {
+    let mut before: Option<&BlockRef> = None;
+    for b in blocks {
+        if let Some(p) = before {
+            if b.number == p.number + 1 && b.parent_hash != p.hash {
+                return false;
+            }
+        }
+        before = Some(b);
+    }
+    true
+}
+
+#[cfg(test)]
+mod linked_tests {
+    use super::*;
+
+    fn block(number: u64, hash: u8, parent: u8) -> BlockRef {
+        BlockRef {
+            number,
+            hash: B256::repeat_byte(hash),
+            parent_hash: B256::repeat_byte(parent),
+            timestamp: number,
+        }
+    }
+
+    #[test]
+    fn a_header_window_must_be_one_parent_linked_chain() {
+        assert!(linked(&[block(5, 5, 4), block(6, 6, 5), block(7, 7, 6)]));
+        assert!(
+            linked(&[block(5, 5, 5), block(5, 5, 5)]),
+            "the range's first block fetched twice"
+        );
+        // Block 7 fetched after a reorg replaced 6: its parent is not the 6 fetched before.
+        assert!(!linked(&[
+            block(5, 5, 4),
+            block(6, 6, 5),
+            block(7, 0x77, 0x66)
+        ]));
+        assert!(
+            linked(&[block(1, 1, 0), block(9, 9, 8)]),
+            "no claim across a gap"
+        );
+        assert!(linked(&[]));
     }
 }

@@ -16,6 +16,7 @@ pub fn record_error(e: &FollowError) {
         FollowError::NotRegistered(_) => "not_registered",
         FollowError::NoProgress { .. } | FollowError::Behind { .. } => "behind",
         FollowError::ReorgTooDeep { .. } => "reorg_too_deep",
+        FollowError::NotOnChain { .. } => "not_on_chain",
     };
     REGISTRY.add(m::INDEXER_ERRORS, &[("kind", kind)], 1.0);
 }

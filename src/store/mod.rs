@@ -5,12 +5,13 @@
 //! holds the state tables folded from the events in the same transactions, their undo log, and the reads
 //! the CLI and API use; [`changes`] is the shape of what a fold hands the store to write. [`issuance`] is the
 //! queue (a submission's transaction, the worker's claim, batches and their transactions, stats, the audit
-//! log); [`api_keys`] and [`documents`] hold the admin API's keys and the stored claim documents. The store
+//! log); [`health`] is what the mirror knows of its chain (identity, head, rebuild); [`api_keys`] and [`documents`] hold the admin API's keys and the stored claim documents. The store
 //! imports only `domain`, `chain` and `config`: it never calls the fold, it writes what the indexer gives it.
 
 pub mod api_keys;
 pub mod changes;
 pub mod documents;
+pub mod health;
 pub mod issuance;
 pub mod mirror;
 pub mod projection;

@@ -151,6 +151,31 @@ pub const INDEXER_ERRORS: Def = Def {
     help: "Indexer steps that failed, by error kind.",
     kind: Kind::Counter,
 };
+/// Rebuilds of the mirror from the deploy block this process started (another chain, or a reorg deeper
+/// than the window).
+pub const MIRROR_REBUILDS: Def = Def {
+    name: "laurel_mirror_rebuilds_total",
+    help: "Rebuilds of the mirror from the deploy block this process started.",
+    kind: Kind::Counter,
+};
+/// 1 while this process rebuilds the mirror.
+pub const MIRROR_REBUILDING: Def = Def {
+    name: "laurel_indexer_rebuilding",
+    help: "1 while this process rebuilds the mirror from the deploy block.",
+    kind: Kind::Gauge,
+};
+/// Whether the mirror is being rebuilt, with the reason as a label (read from the store when scraped).
+pub const MIRROR_REBUILD: Def = Def {
+    name: "laurel_mirror_rebuild_in_progress",
+    help: "1 while the mirror is rebuilt from the deploy block, with why as the reason label (read when scraped).",
+    kind: Kind::Gauge,
+};
+/// Blocks between the head the indexer last saw and the last indexed block (read when scraped).
+pub const MIRROR_LAG: Def = Def {
+    name: "laurel_mirror_lag_blocks",
+    help: "Blocks between the chain head the indexer last saw and the mirror's last indexed block (read when scraped).",
+    kind: Kind::Gauge,
+};
 
 /// The metrics every scrape shows, recorded or not (a zero is an answer; a missing series is not).
 const ALWAYS: [Def; 8] = [

@@ -921,7 +921,7 @@ async fn shutdown_finishes_the_request_in_flight_then_exits() -> Result<()> {
 }
 
 /// Sends `body` to `path`, signed with EIP-712 by `account` at `issued_at`; the status and JSON answer.
-async fn signed(
+pub(crate) async fn signed(
     h: &Harness,
     base: &str,
     account: &alloy::signers::local::PrivateKeySigner,

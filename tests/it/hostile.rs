@@ -161,3 +161,140 @@ async fn a_repeat_after_the_credential_expired_issues_again() -> Result<()> {
     );
     h.db.drop_now().await
 }
+
+/// A stuck mirror says so and heals: while the indexer is stalled (another process holds the writer lock and
+/// makes no progress), public answers are marked stale and judge expiry by the wall clock, an account's
+/// signed request is refused (503) rather than authorised from old roles, and a mirror being rebuilt fails
+/// `/readyz`, shows in `/metrics` and `laurel status` — until the indexer takes over and catches up.
+#[tokio::test]
+async fn a_stuck_mirror_says_so_refuses_to_authorise_and_heals() -> Result<()> {
+    use alloy::providers::Provider;
+    let h = Harness::new().await?;
+    let (a, b) = (holder(21), holder(22));
+    let t = h.type_id.to_string();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    };
+    let (code, out) = h.run(&["issue", "--type", &t, "--holder", &format!("{a:#x}")])?;
+    anyhow::ensure!(code == 0, "issue failed: {out}");
+    let b_expires = now() + 15;
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--holder",
+        &format!("{b:#x}"),
+        "--expires",
+        &b_expires.to_string(),
+    ])?;
+    anyhow::ensure!(code == 0, "issue failed: {out}");
+
+    // The indexer is stuck: this test holds the writer lock, and the last head it saw is 100 blocks on.
+    let lock = h
+        .store
+        .try_writer_lock(31337)
+        .await?
+        .expect("no writer yet");
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    let head = provider.get_block_number().await?;
+    h.store.saw_head(31337, head + 100).await?;
+    let mut serve = h.serve(0, &[])?;
+    let base = format!(
+        "http://{}",
+        serve.listening_addr(std::time::Duration::from_secs(60))?
+    );
+
+    let verify = |who: Address| format!("/v1/verify?holder={who:#x}&type={t}");
+    let (s, v) = get(&base, &verify(a)).await?;
+    assert_eq!((s, v["valid"].as_bool()), (200, Some(true)), "{v}");
+    assert_eq!(v["reflects"]["stale"], true, "{v}");
+    assert!(
+        v["reflects"]["stale_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("100 blocks behind")),
+        "{v}"
+    );
+    let body = format!(
+        r#"{{"issuances":[{{"type":1,"holder":"{:#x}"}}]}}"#,
+        holder(23)
+    );
+    let signer: alloy::signers::local::PrivateKeySigner = h.key_hex.parse()?;
+    let (s, e) =
+        super::api::signed(&h, &base, &signer, ("POST", "/v1/issuances", &body), now()).await?;
+    assert_eq!(s, 503, "roles from a lagging mirror authorise nothing: {e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("behind the chain head")),
+        "{e}"
+    );
+
+    // Expiry by the wall clock: no block is mined, so the mirror's last block time stays before b's expiry.
+    while now() <= b_expires + 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let (_, v) = get(&base, &verify(b)).await?;
+    assert_eq!(
+        (v["valid"].as_bool(), v["status"].as_str()),
+        (Some(false), Some("expired")),
+        "{v}"
+    );
+
+    // A rebuild (what a deeper reorg or another chain starts) fails /readyz and shows in /metrics and status.
+    h.store
+        .rebuild_mirror(31337, "hostile test: injected", None)
+        .await?;
+    let r = reqwest::get(format!("{base}/readyz")).await?;
+    assert_eq!(r.status(), 503);
+    let health: Value = r.json().await?;
+    assert!(
+        health.to_string().contains("being rebuilt")
+            && health.to_string().contains("hostile test: injected"),
+        "{health}"
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        metrics.contains("laurel_mirror_rebuild_in_progress{reason=\"hostile test: injected\"} 1"),
+        "{metrics}"
+    );
+    let (_, status) = h.run(&["status"])?;
+    assert!(
+        status.contains("REBUILDING") && status.contains("hostile test: injected"),
+        "{status}"
+    );
+
+    // The writer goes away: the server's indexer takes over, rebuilds and catches up.
+    lock.release().await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !reqwest::get(format!("{base}/readyz"))
+        .await?
+        .status()
+        .is_success()
+    {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "never healed");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    wait_for_head(&h, &base).await?;
+    let (_, v) = get(&base, &verify(a)).await?;
+    assert_eq!(
+        (v["valid"].as_bool(), v["reflects"]["stale"].as_bool()),
+        (Some(true), Some(false)),
+        "{v}"
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        metrics.contains("laurel_mirror_rebuild_in_progress{reason=\"\"} 0"),
+        "{metrics}"
+    );
+    drop(serve);
+    h.db.drop_now().await
+}

@@ -1,6 +1,7 @@
 //! The indexer against a real anvil and a real Postgres: the mirror equals the chain, replays change nothing,
 //! a reorg (anvil_rollback, then different blocks) is unwound and re-indexed, also when its fork point lies
-//! inside the last range, and one deeper than the window is refused without writing; the range shrinks when
+//! inside the last range, and one deeper than the window (or another chain behind the same addresses)
+//! rebuilds the mirror from the deploy block, keeping the service's own state; the range shrinks when
 //! a provider (a limiting proxy in front of anvil) refuses it; finality comes from tags or from depth.
 
 use alloy::network::EthereumWallet;
@@ -264,6 +265,15 @@ impl Indexing {
         ))
     }
 
+    /// A scratch store with `d` registered (for a fresh index to compare with).
+    async fn fresh_store(d: &laurel::chain::Deployment) -> Result<(ScratchDb, Store)> {
+        let db = ScratchDb::new().await?;
+        let store = Store::connect(&db.url).await?;
+        store.migrate().await?;
+        store.register_deployment(d).await?;
+        Ok((db, store))
+    }
+
     fn reader(&self) -> alloy::providers::DynProvider {
         ProviderBuilder::new()
             .connect_http(self.node.endpoint_url())
@@ -381,34 +391,124 @@ async fn a_reorg_whose_fork_point_is_inside_the_last_range_unwinds_to_it() -> Re
     x.done().await
 }
 
+/// The credentials of the harness's type as `store` mirrors them (token, holder, status, issue time).
+async fn credentials(store: &Store, type_id: u64) -> Result<Vec<(String, Address, u8, u64)>> {
+    let mut rows: Vec<_> = store
+        .credentials_of_type(31337, type_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.token_id.to_string(), c.holder, c.status, c.issued_at))
+        .collect();
+    rows.sort();
+    Ok(rows)
+}
+
 #[tokio::test]
-async fn a_reorg_deeper_than_the_window_is_refused_and_leaves_the_mirror_as_it_was() -> Result<()> {
+async fn a_reorg_deeper_than_the_window_rebuilds_the_mirror_from_the_deploy_block() -> Result<()> {
     let x = Indexing::new(12).await?;
     let node = x.node.endpoint();
     let mut follower = x.follower(&node, config(4, 4))?;
     follower.catch_up(100).await?;
-    let before = mirror_view(&x.store).await?;
-    let cursor = x.store.cursor(31337).await?;
+    x.store
+        .create_api_key(
+            "kept",
+            "lrl_kept",
+            alloy::primitives::B256::repeat_byte(1),
+            &["read".into()],
+        )
+        .await?;
     x.reorg(8, 9).await?;
-    let err = follower.step().await.unwrap_err();
+    let step = follower.step().await?;
+    let Step::Rebuilt { reason } = step else {
+        panic!("a reorg deeper than the window rebuilds the mirror: {step:?}");
+    };
     assert!(
-        matches!(
-            err,
-            laurel::indexer::follow::FollowError::ReorgTooDeep { window: 4, .. }
-        ),
-        "{err}"
+        reason.contains("deeper than the stored window (4 blocks)"),
+        "{reason}"
     );
-    assert!(
-        err.to_string().contains("re-index"),
-        "says what to do: {err}"
-    );
-    assert_eq!(mirror_view(&x.store).await?, before, "nothing was written");
+    let health = x.store.mirror_health(31337).await?.expect("registered");
+    assert_eq!(health.rebuild_reason.as_deref(), Some(reason.as_str()));
     assert_eq!(
-        x.store.cursor(31337).await?,
-        cursor,
-        "the cursor did not move"
+        x.store.event_count(31337).await?,
+        0,
+        "the derived mirror was thrown away"
     );
+    assert!(health.behind(1_000).is_some_and(|w| w.contains("rebuilt")));
+
+    follower.catch_up(200).await?;
+    x.mirror_equals_chain().await?;
+    let health = x.store.mirror_health(31337).await?.expect("registered");
+    assert_eq!(
+        health.rebuild_reason, None,
+        "caught up: the rebuild is over"
+    );
+    assert_eq!(health.behind(1_000), None);
+    // The projections equal a fresh index of the same chain, and the service's own state is kept.
+    let fresh = Indexing::fresh_store(&x.d).await?;
+    let mut f = Follower::new(
+        x.reader(),
+        fresh.1.clone(),
+        Contracts::of(&x.d),
+        31337,
+        x.d.deploy_block,
+        config(64, 32),
+    );
+    f.catch_up(100).await?;
+    let t = x.type_id.to::<u64>();
+    assert_eq!(
+        credentials(&x.store, t).await?,
+        credentials(&fresh.1, t).await?
+    );
+    assert_eq!(
+        credentials(&x.store, t).await?.len(),
+        4 + 9,
+        "12 issued, 8 blocks replaced by 9"
+    );
+    assert_eq!(
+        x.store.api_keys().await?.len(),
+        1,
+        "the service's own state is kept"
+    );
+    fresh.1.pool().close().await;
+    fresh.0.drop_now().await?;
     x.done().await
+}
+
+#[tokio::test]
+async fn a_mirror_of_another_chain_with_the_same_addresses_is_rebuilt() -> Result<()> {
+    // Chain A is mirrored; then the node serves chain B: the same deployer, so the same addresses and
+    // deploy block, but other blocks (a dev chain restarted). The mirror notices and rebuilds.
+    let a = Indexing::new(3).await?;
+    let node = a.node.endpoint();
+    a.follower(&node, config(64, 32))?.catch_up(100).await?;
+    let b = Indexing::new(5).await?;
+    assert_eq!(b.d.credential_registry, a.d.credential_registry);
+    assert_eq!(b.d.deploy_block, a.d.deploy_block);
+    let on_b = b.node.endpoint();
+    let mut follower = a.follower(&on_b, config(64, 32))?;
+    let step = follower.step().await?;
+    let Step::Rebuilt { reason } = step else {
+        panic!("another chain is not taken for this one: {step:?}");
+    };
+    assert!(
+        reason.contains("another chain") && reason.contains("genesis"),
+        "{reason}"
+    );
+    follower.catch_up(100).await?;
+    let chain = chain_view(&b.reader(), &Contracts::of(&b.d), b.d.deploy_block).await?;
+    assert_eq!(
+        mirror_view(&a.store).await?,
+        chain,
+        "the mirror now holds chain B"
+    );
+    assert_eq!(credentials(&a.store, 1).await?.len(), 5);
+    assert_eq!(
+        follower.step().await?,
+        Step::UpToDate,
+        "B is now the mirror's chain"
+    );
+    b.done().await?;
+    a.done().await
 }
 
 #[tokio::test]

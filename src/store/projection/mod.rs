@@ -57,5 +57,5 @@ pub mod write;
 
 pub(super) use load::load;
 pub(super) use read::{credential_types, credentials_of_holders, registry_state, roles};
-pub(super) use undo::{prune_undo, seed_registries, unwind, write_undo};
+pub(super) use undo::{clear, prune_undo, seed_registries, unwind, write_undo};
 pub(super) use write::write;

@@ -159,6 +159,40 @@ pub(in crate::store) async fn unwind(
     Ok(restored)
 }
 
+/// Deletes every projection row of `chain_id` and its whole undo log (a rebuild from the deploy block
+/// follows), inside the caller's transaction.
+pub(in crate::store) async fn clear(
+    conn: &mut PgConnection,
+    chain_id: u64,
+) -> Result<(), StoreError> {
+    let c = i(chain_id);
+    sqlx::query!("DELETE FROM credentials WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM credential_types WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM memberships WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM tiers WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM roles WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM governance_ops WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM registry_state WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("DELETE FROM projection_undo WHERE chain_id = $1", c)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Seeds the registry rows of a newly registered deployment (pause off, base URIs from its record).
 pub(in crate::store) async fn seed_registries(
     conn: &mut PgConnection,
