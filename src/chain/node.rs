@@ -1,9 +1,32 @@
 //! A node serving a deployment: the read-only provider every module reads the chain through, with the
 //! addresses of the contracts it serves.
 
-use alloy::providers::DynProvider;
+use std::time::Duration;
+
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::client::RpcClient;
+use alloy::transports::http::reqwest;
 
 use super::Deployment;
+
+/// How long one JSON-RPC call may take before it fails (a node that hangs never hangs Laurel).
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to the node may take.
+pub const RPC_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A read-only provider of `url` (no nonce or gas fillers: senders manage their own) whose every call
+/// times out after [`RPC_TIMEOUT`].
+pub fn read_only_provider(url: reqwest::Url) -> DynProvider {
+    let client = reqwest::Client::builder()
+        .timeout(RPC_TIMEOUT)
+        .connect_timeout(RPC_CONNECT_TIMEOUT)
+        .build()
+        .unwrap_or_default();
+    ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_client(RpcClient::new_http_with_client(client, url))
+        .erased()
+}
 
 /// A node and the deployment it serves (checked by startup to be on the deployment's chain).
 #[derive(Clone)]

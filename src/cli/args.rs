@@ -226,6 +226,10 @@ pub struct IssueCmd {
     /// Seconds to wait for confirmations.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Seconds without progress after which the command gives up, saying why, when the pipeline cannot
+    /// progress (the node does not answer, or the mirror stands still behind the chain).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub give_up_after: u64,
 }
 
 impl GlobalArgs {

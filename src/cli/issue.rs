@@ -41,6 +41,9 @@ pub struct IssueArgs {
     pub wait: bool,
     /// How long to wait.
     pub timeout: Duration,
+    /// How long nothing may move before the command checks whether the pipeline can progress, and gives
+    /// up (saying why) when it cannot.
+    pub give_up_after: Duration,
 }
 
 /// The outcome, for the exit code and tests.
@@ -130,7 +133,14 @@ pub async fn run(
         return Ok(summary);
     }
     let states = if args.wait {
-        wait_for(&app, signer, &ids, args.timeout, shutdown).await?
+        wait_for(
+            &app,
+            signer,
+            &ids,
+            (args.timeout, args.give_up_after),
+            shutdown,
+        )
+        .await?
     } else {
         app.store.requests(&ids).await?
     };
@@ -218,11 +228,39 @@ fn settle(
     );
 }
 
+/// Why the pipeline cannot progress, if it cannot — asked after nothing moved for a while: the node does
+/// not answer, or the mirror (which confirms the requests) stands still behind the chain head (being
+/// rebuilt, or indexed by another process that is stuck).
+async fn stalled(app: &Ctx, indexed: Option<u64>) -> Option<String> {
+    use alloy::providers::Provider;
+    let head = match app.node.provider.get_block_number().await {
+        Ok(h) => h,
+        Err(e) => {
+            return Some(format!(
+                "the node does not answer ({}); check LAUREL_RPC_URL, then run this command again (nothing is issued twice)",
+                crate::config::redact_urls(&e.to_string())
+            ))
+        }
+    };
+    if indexed.is_some_and(|b| b >= head) {
+        return None;
+    }
+    let health = app.store.mirror_health(app.chain_id()).await.ok()??;
+    let why = health.rebuild_reason.map_or_else(
+        || "another process holds the indexer lock and makes no progress (see `laurel status` and that process's logs)".to_string(),
+        |r| format!("it is being rebuilt from the deploy block: {r}"),
+    );
+    Some(format!(
+        "the mirror, which confirms the requests, stands still at block {} while the chain is at {head}: {why}. The requests stay queued; `laurel serve` (or this command, run again) finishes them, and nothing is issued twice",
+        indexed.map_or_else(|| "none".into(), |b| b.to_string()),
+    ))
+}
+
 async fn wait_for(
     app: &Arc<Ctx>,
     signer: PrivateKeySigner,
     ids: &[i64],
-    timeout: Duration,
+    (timeout, give_up_after): (Duration, Duration),
     mut outer: watch::Receiver<bool>,
 ) -> Result<Vec<crate::store::issuance::Request>> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -242,6 +280,7 @@ async fn wait_for(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
+    let mut moved = (Instant::now(), (0, 0, None));
     let states = loop {
         let states = app.store.requests(ids).await?;
         let settled = states.iter().filter(|r| r.state.is_terminal()).count();
@@ -254,6 +293,24 @@ async fn wait_for(
         if settled == states.len() || started.elapsed() >= timeout || *outer.borrow() {
             break states;
         }
+        let indexed = app
+            .store
+            .cursor(app.chain_id())
+            .await?
+            .and_then(|c| c.indexed_block);
+        if (settled, submitted, indexed) != moved.1 {
+            moved = (Instant::now(), (settled, submitted, indexed));
+        } else if moved.0.elapsed() >= give_up_after {
+            if let Some(why) = stalled(app, indexed).await {
+                bar.suspend(|| {
+                    eprintln!(
+                        "giving up: no request moved for {} s, and {why}",
+                        moved.0.elapsed().as_secs()
+                    )
+                });
+                break states;
+            }
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = outer.changed() => {}
@@ -261,8 +318,14 @@ async fn wait_for(
     };
     bar.finish_and_clear();
     let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
+    // The loops stop at their next await; one stuck in a call is cut off rather than waited for.
+    for mut h in handles {
+        if tokio::time::timeout(Duration::from_secs(10), &mut h)
+            .await
+            .is_err()
+        {
+            h.abort();
+        }
     }
     Ok(states)
 }

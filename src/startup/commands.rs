@@ -142,6 +142,7 @@ async fn issue(g: &GlobalArgs, a: IssueCmd) -> Result<ExitCode> {
         key: a.key,
         wait: !a.no_wait,
         timeout: Duration::from_secs(a.timeout),
+        give_up_after: Duration::from_secs(a.give_up_after.max(1)),
     };
     let waited = args.wait;
     let summary =

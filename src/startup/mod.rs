@@ -7,7 +7,7 @@ pub mod commands;
 
 use std::sync::Arc;
 
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
 
@@ -74,10 +74,7 @@ impl App {
             .rpc_url
             .parse()
             .map_err(|_| StartupError::BadRpcUrl(redact_url(&settings.rpc_url)))?;
-        let provider = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .connect_http(url)
-            .erased();
+        let provider = crate::chain::node::read_only_provider(url);
         let node_chain = provider
             .get_chain_id()
             .await

@@ -298,3 +298,56 @@ async fn a_stuck_mirror_says_so_refuses_to_authorise_and_heals() -> Result<()> {
     drop(serve);
     h.db.drop_now().await
 }
+
+/// `laurel issue` never hangs: when the mirror that confirms its requests stands still (another process
+/// holds the indexer lock and makes no progress), it gives up after `--give-up-after` seconds saying why,
+/// exits 2, and a later `serve` finishes the request without issuing it twice.
+#[tokio::test]
+async fn laurel_issue_gives_up_with_a_reason_when_the_pipeline_cannot_progress() -> Result<()> {
+    let h = Harness::new().await?;
+    let t = h.type_id.to_string();
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--holder",
+        &format!("{:#x}", holder(31)),
+    ])?;
+    anyhow::ensure!(code == 0, "issue failed: {out}");
+    let lock = h
+        .store
+        .try_writer_lock(31337)
+        .await?
+        .expect("no writer now");
+    let started = std::time::Instant::now();
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &t,
+        "--holder",
+        &format!("{:#x}", holder(32)),
+        "--give-up-after",
+        "3",
+    ])?;
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("giving up") && out.contains("stands still"),
+        "{out}"
+    );
+    assert!(
+        out.contains("another process holds the indexer lock"),
+        "{out}"
+    );
+    assert!(out.contains("1 pending"), "{out}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "it did not hang"
+    );
+    lock.release().await?;
+    let (serve, _, _) = start(&h).await?;
+    let states = h.wait_settled(2, 60).await?;
+    assert!(states.iter().all(|(_, s)| s == "confirmed"), "{states:?}");
+    assert_eq!(h.mints().await?, 2, "issued once");
+    drop(serve);
+    h.db.drop_now().await
+}
