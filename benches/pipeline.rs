@@ -17,15 +17,15 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context, Result};
 use laurel::chain::bindings::CredentialRegistry;
-use laurel::chain::tx::{encode, send_call};
+use laurel::chain::tx::encode;
 use laurel::config::{Layer, Settings};
+use laurel::governance::Sender;
 use laurel::issuance::submit::{submit, Mode, Submission};
 use laurel::startup::App;
 use laurel::store::issuance::NewRequest;
@@ -90,10 +90,9 @@ async fn stack(node: &AnvilInstance, db_name: &str) -> Result<(Arc<App>, Private
     })?;
     let app = Arc::new(App::build(settings).await?);
     let signer = PrivateKeySigner::from(key);
-    let wallet = EthereumWallet::from(signer.clone());
+    let sender = Sender::new(&app.node, &app.store, signer.clone());
     let policy = CredentialRegistry::TypePolicy::plain("Bench", 0, 2);
     let reg = app.node.deployment.credential_registry;
-    let t = Duration::from_secs(60);
     for input in [
         encode(CredentialRegistry::defineTypeCall { policy }),
         encode(CredentialRegistry::setTypeRolesCall {
@@ -102,7 +101,7 @@ async fn stack(node: &AnvilInstance, db_name: &str) -> Result<(Arc<App>, Private
             roles: 3,
         }),
     ] {
-        send_call(&app.node.provider, &wallet, signer.address(), reg, input, t).await?;
+        sender.send(reg, input).await?;
     }
     Ok((app, signer, 1))
 }
@@ -130,23 +129,20 @@ async fn bench_issue(n: u64) -> Result<()> {
 
     // Naive: one transaction per credential, each awaited.
     let naive_n = 5u64;
-    let wallet = EthereumWallet::from(signer.clone());
+    let sender = Sender::new(&app.node, &app.store, signer.clone());
     let started = Instant::now();
     for i in 0..naive_n {
-        send_call(
-            &app.node.provider,
-            &wallet,
-            signer.address(),
-            app.node.deployment.credential_registry,
-            encode(CredentialRegistry::issueCall {
-                typeId: U256::from(type_id),
-                holder: holder(1_000_000 + i),
-                expiresAt: 0,
-                evidenceHash: B256::ZERO,
-            }),
-            Duration::from_secs(60),
-        )
-        .await?;
+        sender
+            .send(
+                app.node.deployment.credential_registry,
+                encode(CredentialRegistry::issueCall {
+                    typeId: U256::from(type_id),
+                    holder: holder(1_000_000 + i),
+                    expiresAt: 0,
+                    evidenceHash: B256::ZERO,
+                }),
+            )
+            .await?;
     }
     let naive = naive_n as f64 / started.elapsed().as_secs_f64();
 
@@ -267,7 +263,7 @@ async fn bench_issue(n: u64) -> Result<()> {
 async fn bench_index(events: u64) -> Result<()> {
     let node = anvil(None)?;
     let (app, signer, type_id) = stack(&node, "laurel_bench_index").await?;
-    let wallet = EthereumWallet::from(signer.clone());
+    let sender = Sender::new(&app.node, &app.store, signer.clone());
     let batches = events.div_ceil(2_001);
     eprintln!("bench index: writing {batches} batches of 1,000 credentials…");
     let fill = Instant::now();
@@ -275,19 +271,16 @@ async fn bench_index(events: u64) -> Result<()> {
         let entries: Vec<U256> = (0..1_000u64)
             .map(|i| U256::from_be_slice(holder(b * 1_000 + i).as_slice()))
             .collect();
-        send_call(
-            &app.node.provider,
-            &wallet,
-            signer.address(),
-            app.node.deployment.credential_registry,
-            encode(CredentialRegistry::issueBatchCall {
-                typeId: U256::from(type_id),
-                holdersAndExpiries: entries,
-                evidenceHashes: vec![B256::repeat_byte(9); 1_000],
-            }),
-            Duration::from_secs(120),
-        )
-        .await?;
+        sender
+            .send(
+                app.node.deployment.credential_registry,
+                encode(CredentialRegistry::issueBatchCall {
+                    typeId: U256::from(type_id),
+                    holdersAndExpiries: entries,
+                    evidenceHashes: vec![B256::repeat_byte(9); 1_000],
+                }),
+            )
+            .await?;
     }
     eprintln!("  filled in {:.1} s", fill.elapsed().as_secs_f64());
     let mut follower = app.follower();

@@ -19,10 +19,10 @@ use utoipa::ToSchema;
 pub use super::auth::{Caller, SCOPES};
 use super::error::{ApiError, ErrorBody};
 use super::extract::Path;
+use super::operations::{self, Accepted, Done};
 use super::AppState;
-use crate::chain::tx::TxError;
 use crate::domain::{TierId, TypeId};
-use crate::governance::{self, CredentialOp, GovernanceError, MembershipOp, Outcome};
+use crate::governance::{audited, CredentialOp, MembershipOp};
 use crate::issuance::idempotency::{self, Content};
 use crate::issuance::request::{parse_address, parse_expiry};
 use crate::issuance::submit::{submit, Mode, Outcome as Issued, Submission, SubmitError};
@@ -368,15 +368,6 @@ pub struct MembershipGrant {
     pub holder: String,
 }
 
-/// A change done on chain.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Done {
-    /// Hash of the transaction that executed the change, 0x-prefixed hex.
-    pub tx_hash: String,
-    /// Block it was mined in.
-    pub block: u64,
-}
-
 /// The request body, or why there is none: over the 1 MiB limit (413), or unreadable (400).
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
@@ -412,27 +403,13 @@ fn signer_of(state: &AppState) -> Result<alloy::signers::local::PrivateKeySigner
     })
 }
 
-fn outcome(r: Result<Outcome, GovernanceError>) -> Result<Json<Done>, ApiError> {
-    match r {
-        Ok(Outcome::Executed { tx, block }) => Ok(Json(Done { tx_hash: tx, block })),
-        Ok(Outcome::Scheduled { tx, when }) => Err(ApiError::Unprocessable(format!(
-            "the change needs a governance delay; it was scheduled in {tx}, executable from unix time {when}"
-        ))),
-        Err(GovernanceError::Tx(TxError::Refused(why))) => Err(ApiError::Unprocessable(why)),
-        Err(GovernanceError::Tx(TxError::Timeout { hash, .. })) => Err(ApiError::Unavailable(format!(
-            "transaction {hash} was sent but not mined in time; check it later"
-        ))),
-        Err(e) => Err(ApiError::Internal(e.to_string())),
-    }
-}
-
 async fn credential_change(
     state: AppState,
     caller: Caller,
     scope: &str,
     body: Result<Bytes, BytesRejection>,
     make: impl FnOnce(&StatusChange) -> Result<CredentialOp, ApiError>,
-) -> Result<Json<Done>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&state, scope, &[]).await?;
     let req: StatusChange = json_body(body)?;
     let holder = super::public::address("holder", &req.holder)?;
@@ -441,8 +418,16 @@ async fn credential_change(
     caller.require(&state, scope, &[type_id.get()]).await?;
     let op = make(&req)?;
     let signer = signer_of(&state)?;
-    let r = governance::credential_op(&state.node, &state.store, signer, type_id, holder, op).await;
-    outcome(r)
+    let actor = caller.label();
+    let op = audited::credential(
+        &state.node,
+        &state.store,
+        signer,
+        &actor,
+        (type_id, holder),
+        op,
+    );
+    operations::answer(op.await).await
 }
 
 /// One POST handler per credential status change: its OpenAPI entry (path, scope), and the operation a
@@ -451,14 +436,14 @@ macro_rules! credential_change_handler {
     ($(#[$doc:meta])* $name:ident, $path:tt, $scope:tt, $op:expr) => {
         $(#[$doc])*
         #[utoipa::path(post, path = $path, tag = "admin", request_body = StatusChange,
-            responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+            responses((status = 200, body = Done), (status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
                       (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
             security(("api_key" = []), ("eip712" = [])))]
         pub async fn $name(
             State(state): State<AppState>,
             caller: Caller,
             body: Result<Bytes, BytesRejection>,
-        ) -> Result<Json<Done>, ApiError> {
+        ) -> Result<Response, ApiError> {
             credential_change(state, caller, $scope, body, $op).await
         }
     };
@@ -519,14 +504,14 @@ fn renew_op(r: &StatusChange) -> Result<CredentialOp, ApiError> {
 
 /// Grants a membership of a tier (scope `membership`).
 #[utoipa::path(post, path = "/v1/membership-grants", tag = "admin", request_body = MembershipGrant,
-    responses((status = 200, body = Done), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Done), (status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("eip712" = [])))]
 pub async fn membership_grants(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Done>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&state, "membership", &[]).await?;
     let req: MembershipGrant = json_body(body)?;
     let holder = super::public::address("holder", &req.holder)?;
@@ -534,14 +519,14 @@ pub async fn membership_grants(
         .map_err(|e| ApiError::field("invalid_tier", "tier", e.to_string()))?;
     caller.require(&state, "membership", &[tier.get()]).await?;
     let signer = signer_of(&state)?;
-    let r = governance::membership_op(
+    let actor = caller.label();
+    let op = audited::membership(
         &state.node,
         &state.store,
         signer,
-        tier,
-        holder,
+        &actor,
+        (tier, holder),
         MembershipOp::Grant,
-    )
-    .await;
-    outcome(r)
+    );
+    operations::answer(op.await).await
 }

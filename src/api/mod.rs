@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod metadata;
 pub mod observe;
+pub mod operations;
 pub mod page;
 pub mod public;
 
@@ -145,6 +146,7 @@ impl AppState {
         admin::reinstatements,
         admin::renewals,
         admin::membership_grants,
+        operations::operation,
         healthz,
         readyz
     ),
@@ -170,7 +172,9 @@ impl AppState {
         admin::ItemError,
         admin::StatusChange,
         admin::MembershipGrant,
-        admin::Done,
+        operations::Done,
+        operations::Accepted,
+        operations::Operation,
         Health
     )),
     modifiers(&ApiKeyScheme)
@@ -303,6 +307,7 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
             axum::routing::post(admin::create_issuances),
         )
         .route("/v1/issuances/{id}", get(admin::issuance))
+        .route("/v1/operations/{id}", get(operations::operation))
         .route("/v1/revocations", axum::routing::post(admin::revocations))
         .route("/v1/suspensions", axum::routing::post(admin::suspensions))
         .route(

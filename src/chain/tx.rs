@@ -1,7 +1,8 @@
 //! Sending one administrative transaction (revoke, renew, a governance call…) safely: simulate first so a
-//! refusal comes back as the contract's decoded error before any gas is spent, take the nonce from the node's
-//! pending count (never a cache that a failed send leaves stale), sign locally, broadcast the raw bytes, and
-//! poll for the receipt with a deadline instead of trusting a watcher that can miss blocks.
+//! refusal comes back as the contract's decoded error before any gas is spent ([`prepare`]), take the nonce the
+//! caller allocated (the store's allocator, shared with the issuance worker across processes; never a cache
+//! that a failed send leaves stale), sign locally, broadcast the raw bytes ([`Prepared::broadcast`]), and poll
+//! for the receipt with a deadline ([`wait_for_receipt`]) instead of trusting a watcher that can miss blocks.
 
 use std::time::{Duration, Instant};
 
@@ -114,7 +115,7 @@ pub struct Unsigned {
     pub to: Address,
     /// ABI-encoded call: the 4-byte selector, then the arguments.
     pub input: Bytes,
-    /// Sender's nonce: the node's pending count, or the one the issuance worker allocated.
+    /// Sender's nonce, from the store's allocator.
     pub nonce: u64,
     /// EIP-155 chain id signed into the transaction (replay protection).
     pub chain_id: u64,
@@ -146,56 +147,99 @@ pub async fn sign(wallet: &EthereumWallet, tx: Unsigned) -> Result<Signed, TxErr
     })
 }
 
-/// Sends `input` to `to` from `wallet`'s default signer `from`, waiting at most `timeout` for the receipt.
-pub async fn send_call(
-    provider: &DynProvider,
-    wallet: &EthereumWallet,
+/// A call simulated and priced, waiting for its nonce (which the caller allocates: see the store's
+/// `allocate_nonce`, the one allocator of every transaction the service sends).
+pub struct Prepared {
     from: Address,
     to: Address,
     input: Bytes,
-    timeout: Duration,
-) -> Result<TransactionReceipt, TxError> {
-    let rpc = |e: RpcError<TransportErrorKind>| match refusal(&e) {
+    chain_id: u64,
+    gas_limit: u64,
+    fees: alloy::eips::eip1559::Eip1559Estimation,
+    /// The node's pending transaction count of the sender (the least nonce that can be used).
+    pub chain_next: u64,
+}
+
+fn rpc_error(e: RpcError<TransportErrorKind>) -> TxError {
+    match refusal(&e) {
         Some(why) => TxError::Refused(why),
         None => TxError::Rpc(e.to_string()),
-    };
+    }
+}
+
+/// Simulates `input` to `to` from `from` (a refusal comes back decoded, and nothing is allocated or
+/// spent) and prices it.
+pub async fn prepare(
+    provider: &DynProvider,
+    from: Address,
+    to: Address,
+    input: Bytes,
+) -> Result<Prepared, TxError> {
     let call = TransactionRequest::default()
         .with_from(from)
         .with_to(to)
         .with_input(input.clone());
-    let gas = provider.estimate_gas(call).await.map_err(rpc)?;
-    let fees = provider.estimate_eip1559_fees().await.map_err(rpc)?;
-    let nonce = provider
+    let gas = provider.estimate_gas(call).await.map_err(rpc_error)?;
+    let fees = provider.estimate_eip1559_fees().await.map_err(rpc_error)?;
+    let chain_next = provider
         .get_transaction_count(from)
         .pending()
         .await
-        .map_err(rpc)?;
-    let chain_id = provider.get_chain_id().await.map_err(rpc)?;
+        .map_err(rpc_error)?;
+    let chain_id = provider.get_chain_id().await.map_err(rpc_error)?;
     let block_gas = provider
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
         .await
-        .map_err(rpc)?
+        .map_err(rpc_error)?
         .map_or(u64::MAX, |b| b.header.gas_limit);
-    let signed = sign(
-        wallet,
-        Unsigned {
-            from,
-            to,
-            input,
-            nonce,
-            chain_id,
-            gas_limit: gas_limit(gas, block_gas),
-            max_fee_per_gas: fees.max_fee_per_gas,
-            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-        },
-    )
-    .await?;
-    let hash = signed.hash;
-    // The returned watcher is not used: the receipt is polled below.
-    let _watcher = provider
-        .send_raw_transaction(&signed.raw)
-        .await
-        .map_err(rpc)?;
+    Ok(Prepared {
+        from,
+        to,
+        input,
+        chain_id,
+        gas_limit: gas_limit(gas, block_gas),
+        fees,
+        chain_next,
+    })
+}
+
+impl Prepared {
+    /// Signs the call with `nonce` and broadcasts it; its hash. An error means the node did not take it.
+    pub async fn broadcast(
+        self,
+        provider: &DynProvider,
+        wallet: &EthereumWallet,
+        nonce: u64,
+    ) -> Result<B256, TxError> {
+        let signed = sign(
+            wallet,
+            Unsigned {
+                from: self.from,
+                to: self.to,
+                input: self.input,
+                nonce,
+                chain_id: self.chain_id,
+                gas_limit: self.gas_limit,
+                max_fee_per_gas: self.fees.max_fee_per_gas,
+                max_priority_fee_per_gas: self.fees.max_priority_fee_per_gas,
+            },
+        )
+        .await?;
+        // The returned watcher is not used: the receipt is polled (see [`wait_for_receipt`]).
+        let _watcher = provider
+            .send_raw_transaction(&signed.raw)
+            .await
+            .map_err(rpc_error)?;
+        Ok(signed.hash)
+    }
+}
+
+/// Polls for `hash`'s receipt for at most `timeout`; a reverted receipt is an error.
+pub async fn wait_for_receipt(
+    provider: &DynProvider,
+    hash: B256,
+    timeout: Duration,
+) -> Result<TransactionReceipt, TxError> {
     let started = Instant::now();
     loop {
         if let Some(r) = provider

@@ -1,5 +1,5 @@
 //! `laurel gov …`: credential types and pathways, membership tiers, roles, pauses, and the AccessManager's
-//! time-locked operations. Every change goes through [`Sender::governed`]: it runs at once when the signer's
+//! time-locked operations. Every change goes through [`crate::governance::Sender::governed`]: it runs at once when the signer's
 //! role has no execution delay and is **scheduled** when it has one; `gov pending` lists scheduled operations
 //! and when each becomes executable, `gov execute` runs a ready one, `gov cancel` withdraws one (its scheduler
 //! or a guardian). Lists read the mirror, and say which block they reflect.
@@ -13,7 +13,7 @@ use super::Ctx;
 use crate::chain::bindings::{CredentialRegistry, MembershipRegistry};
 use crate::domain::roles::manager as roles;
 use crate::domain::{OpState, RoleScope, TierId, TypeId};
-use crate::governance::{Change, Outcome, PauseScope, Sender};
+use crate::governance::{Change, Outcome, PauseScope};
 use crate::issuance::request::parse_address;
 
 const DAY: u64 = 86_400;
@@ -322,21 +322,16 @@ pub async fn run(app: &Ctx, signer: Option<PrivateKeySigner>, cmd: GovCmd) -> Re
     };
     let signer =
         signer.context("this command sends a transaction: set LAUREL_PRIVATE_KEY or --keystore")?;
-    let outcome = Sender::new(&app.node, &app.store, signer)
-        .apply(&change)
+    let action = change.action;
+    let actor = format!("cli:{:#x}", signer.address());
+    let outcome = crate::governance::audited::change(&app.node, &app.store, signer, &actor, change)
+        .await?
+        .finish()
         .await?;
     if matches!(outcome, Outcome::Executed { .. }) {
-        report_defined(app, change.action).await?;
+        report_defined(app, action).await?;
     }
     println!("{outcome}");
-    app.store
-        .audit(
-            Some(app.chain_id()),
-            "cli",
-            change.action,
-            &serde_json::json!({"outcome": outcome.to_string()}),
-        )
-        .await?;
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 //! Governance: single administrative transactions and governed (time-locked) policy changes, for the CLI
 //! and the API alike. [`sender`] sends one transaction (directly, or scheduled through the AccessManager
 //! when the signer's role has an execution delay); [`ops`] holds the single operations on one holder;
+//! [`audited`] runs any of them under an audit record written before and completed after;
 //! [`changes`] builds the deployment's governed changes (types, tiers, roles, pauses, scheduled operations).
 //! May import `domain`, `chain` and `store`; nothing above.
 
+pub mod audited;
 pub mod changes;
 pub mod ops;
 pub mod sender;

@@ -1,5 +1,6 @@
 //! Single operations on one holder: revoke, suspend, reinstate and renew a credential, governed recovery,
-//! and membership grant, renew and cancel. Each goes through the [`Sender`] and is audited.
+//! and membership grant, renew and cancel. Each goes through the [`Sender`]; callers run them under their
+//! audit record ([`super::audited`]).
 
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
@@ -25,6 +26,18 @@ pub enum CredentialOp {
     Renew(u64),
 }
 
+impl CredentialOp {
+    /// The audit log's name of the operation.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Revoke(_) => "revoke",
+            Self::Suspend(_) => "suspend",
+            Self::Reinstate => "reinstate",
+            Self::Renew(_) => "renew",
+        }
+    }
+}
+
 /// Runs a credential status change on `holder`'s credential of `type_id`.
 pub async fn credential_op(
     node: &Node,
@@ -36,40 +49,22 @@ pub async fn credential_op(
 ) -> Result<Outcome, GovernanceError> {
     let s = Sender::new(node, store, signer);
     let id = type_id.token(holder);
-    let (name, input) = match op {
-        CredentialOp::Revoke(reason) => (
-            "revoke",
-            encode(CredentialRegistry::revokeCall {
-                tokenId: id,
-                reason,
-            }),
-        ),
-        CredentialOp::Suspend(reason) => (
-            "suspend",
-            encode(CredentialRegistry::suspendCall {
-                tokenId: id,
-                reason,
-            }),
-        ),
-        CredentialOp::Reinstate => (
-            "reinstate",
-            encode(CredentialRegistry::reinstateCall { tokenId: id }),
-        ),
-        CredentialOp::Renew(until) => (
-            "renew",
-            encode(CredentialRegistry::renewCall {
-                tokenId: id,
-                newExpiresAt: until,
-            }),
-        ),
+    let input = match op {
+        CredentialOp::Revoke(reason) => encode(CredentialRegistry::revokeCall {
+            tokenId: id,
+            reason,
+        }),
+        CredentialOp::Suspend(reason) => encode(CredentialRegistry::suspendCall {
+            tokenId: id,
+            reason,
+        }),
+        CredentialOp::Reinstate => encode(CredentialRegistry::reinstateCall { tokenId: id }),
+        CredentialOp::Renew(until) => encode(CredentialRegistry::renewCall {
+            tokenId: id,
+            newExpiresAt: until,
+        }),
     };
-    let out = s.send(node.deployment.credential_registry, input).await?;
-    s.audit(
-        name,
-        serde_json::json!({"type": type_id, "holder": holder, "op": format!("{op:?}"), "outcome": out.to_string()}),
-    )
-    .await?;
-    Ok(out)
+    s.send(node.deployment.credential_registry, input).await
 }
 
 /// Moves every credential of `from` to `to` (governed recovery).
@@ -81,18 +76,11 @@ pub async fn recover(
     to: Address,
 ) -> Result<Outcome, GovernanceError> {
     let s = Sender::new(node, store, signer);
-    let out = s
-        .governed(
-            node.deployment.credential_registry,
-            encode(CredentialRegistry::recoverCall { from, to }),
-        )
-        .await?;
-    s.audit(
-        "recover",
-        serde_json::json!({"from": from, "to": to, "outcome": out.to_string()}),
+    s.governed(
+        node.deployment.credential_registry,
+        encode(CredentialRegistry::recoverCall { from, to }),
     )
-    .await?;
-    Ok(out)
+    .await
 }
 
 /// A membership change.
@@ -138,11 +126,5 @@ pub async fn membership_op(
                 .map_err(super::rpc)?,
         }),
     };
-    let out = s.send(node.deployment.membership_registry, input).await?;
-    s.audit(
-        "membership",
-        serde_json::json!({"tier": tier, "holder": holder, "op": format!("{op:?}"), "outcome": out.to_string()}),
-    )
-    .await?;
-    Ok(out)
+    s.send(node.deployment.membership_registry, input).await
 }

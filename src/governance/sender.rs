@@ -1,5 +1,6 @@
 //! The one-transaction sender: a call is simulated first (a refusal carries the contract's reason and
-//! spends nothing), sent with its nonce taken from the node, confirmed by polling its receipt, and recorded
+//! spends nothing), sent with its nonce from the store's allocator (the one the issuance worker uses, so an
+//! admin operation never takes an in-flight batch's nonce), confirmed by polling its receipt, and recorded
 //! in the audit log. Calls the AccessManager restricts run directly when the signer may call them now and
 //! are scheduled when its role carries an execution delay (`laurel gov execute` finishes them).
 
@@ -11,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 
 use super::GovernanceError;
 use crate::chain::bindings::AccessManager;
-use crate::chain::tx::{encode, send_call};
+use crate::chain::tx::{encode, prepare, wait_for_receipt};
 use crate::chain::Node;
 use crate::store::Store;
 
@@ -73,17 +74,53 @@ impl<'a> Sender<'a> {
         self.from
     }
 
+    /// Simulates `input` to `to`, sends it under a nonce from the allocator and waits for its receipt.
+    async fn send_call(
+        &self,
+        to: Address,
+        input: Bytes,
+    ) -> Result<alloy::rpc::types::TransactionReceipt, GovernanceError> {
+        let provider = &self.node.provider;
+        let p = prepare(provider, self.from, to, input).await?;
+        let chain = self.node.chain_id();
+        let nonce = self
+            .store
+            .allocate_nonce(chain, self.from, p.chain_next)
+            .await?;
+        let hash = match p.broadcast(provider, &self.wallet, nonce).await {
+            Ok(h) => h,
+            Err(e) => {
+                // The node did not take it: the nonce goes back, unless another send took the next one;
+                // then it is filled (a transfer of nothing to itself), so that later nonces are not stuck.
+                if !self.store.release_nonce(chain, self.from, nonce).await? {
+                    self.fill_nonce(nonce).await;
+                }
+                return Err(e.into());
+            }
+        };
+        Ok(wait_for_receipt(provider, hash, RECEIPT_TIMEOUT).await?)
+    }
+
+    /// Uses `nonce` with a transfer of nothing to the sender itself (best effort, logged when it fails).
+    async fn fill_nonce(&self, nonce: u64) {
+        let provider = &self.node.provider;
+        let filled = async {
+            let p = prepare(provider, self.from, self.from, Bytes::new()).await?;
+            p.broadcast(provider, &self.wallet, nonce).await
+        };
+        match filled.await {
+            Ok(hash) => {
+                tracing::warn!(nonce, tx = %hash, "filled an allocated nonce whose send failed")
+            }
+            Err(e) => {
+                tracing::error!(nonce, error = %e, "nonce {nonce} is allocated but unused, and filling it failed: later transactions of this signer wait until it is used (the next admin operation retries)")
+            }
+        }
+    }
+
     /// Sends `input` to `to` directly.
     pub async fn send(&self, to: Address, input: Bytes) -> Result<Outcome, GovernanceError> {
-        let r = send_call(
-            &self.node.provider,
-            &self.wallet,
-            self.from,
-            to,
-            input,
-            RECEIPT_TIMEOUT,
-        )
-        .await?;
+        let r = self.send_call(to, input).await?;
         Ok(Outcome::Executed {
             tx: format!("{:#x}", r.transaction_hash),
             block: r.block_number.unwrap_or_default(),
@@ -117,19 +154,16 @@ impl<'a> Sender<'a> {
                 target,
             });
         }
-        let r = send_call(
-            &self.node.provider,
-            &self.wallet,
-            self.from,
-            self.node.deployment.access_manager,
-            encode(AccessManager::scheduleCall {
-                target,
-                data: input.clone(),
-                when: alloy::primitives::Uint::from(0u64),
-            }),
-            RECEIPT_TIMEOUT,
-        )
-        .await?;
+        let r = self
+            .send_call(
+                self.node.deployment.access_manager,
+                encode(AccessManager::scheduleCall {
+                    target,
+                    data: input.clone(),
+                    when: alloy::primitives::Uint::from(0u64),
+                }),
+            )
+            .await?;
         let id = manager
             .hashOperation(self.from, target, input)
             .call()

@@ -19,7 +19,7 @@ use crate::cli::issue::IssueArgs;
 use crate::cli::shutdown_on_signals;
 use crate::config::{ChainProfile, Layer, CHAINS};
 use crate::domain::TypeId;
-use crate::governance::{CredentialOp, MembershipOp};
+use crate::governance::{audited, CredentialOp, MembershipOp};
 use crate::issuance::request::parse_address;
 use crate::telemetry::init_tracing;
 
@@ -106,10 +106,9 @@ async fn credential_op(g: &GlobalArgs, c: CredentialRef, op: CredentialOp) -> Re
     let key = signer(&s)?;
     let app = App::build(s).await?;
     let holder = parse_address(&c.holder)?;
-    println!(
-        "{}",
-        crate::governance::credential_op(&app.node, &app.store, key, c.type_id, holder, op).await?
-    );
+    let actor = format!("cli:{:#x}", key.address());
+    let op = audited::credential(&app.node, &app.store, key, &actor, (c.type_id, holder), op);
+    println!("{}", op.await?.finish().await?);
     Ok(())
 }
 
@@ -161,10 +160,9 @@ async fn recover(g: &GlobalArgs, from: String, to: String) -> Result<()> {
     let app = App::build(s).await?;
     let from = parse_address(&from)?;
     let to = parse_address(&to)?;
-    println!(
-        "{}",
-        crate::governance::recover(&app.node, &app.store, key, from, to).await?
-    );
+    let actor = format!("cli:{:#x}", key.address());
+    let op = audited::recovery(&app.node, &app.store, key, &actor, (from, to));
+    println!("{}", op.await?.finish().await?);
     Ok(())
 }
 
@@ -180,10 +178,9 @@ async fn membership(g: &GlobalArgs, m: MembershipCmd) -> Result<()> {
         MembershipCmd::Cancel(r) => (r, MembershipOp::Cancel),
     };
     let holder = parse_address(&r.holder)?;
-    println!(
-        "{}",
-        crate::governance::membership_op(&app.node, &app.store, key, r.tier, holder, op).await?
-    );
+    let actor = format!("cli:{:#x}", key.address());
+    let op = audited::membership(&app.node, &app.store, key, &actor, (r.tier, holder), op);
+    println!("{}", op.await?.finish().await?);
     Ok(())
 }
 

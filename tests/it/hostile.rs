@@ -351,3 +351,117 @@ async fn laurel_issue_gives_up_with_a_reason_when_the_pipeline_cannot_progress()
     drop(serve);
     h.db.drop_now().await
 }
+
+/// An admin operation that outlasts its request: the audit record (who asked, what) is written before the
+/// send, the request answers 202 with the operation's id instead of a bare 503, and the record is completed
+/// with the outcome once the transaction is mined; another caller cannot read it.
+#[tokio::test]
+async fn a_slow_admin_operation_answers_202_and_its_audit_record_follows_it_to_the_end(
+) -> Result<()> {
+    use alloy::providers::Provider;
+    let h = Harness::new().await?;
+    let a = holder(41);
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &h.type_id.to_string(),
+        "--holder",
+        &format!("{a:#x}"),
+    ])?;
+    anyhow::ensure!(code == 0, "issue failed: {out}");
+    let (serve, base, _) = start(&h).await?;
+    let key = |name: &str| -> Result<String> {
+        let out = h
+            .laurel(&[
+                "admin", "key", "create", "--name", name, "--scopes", "revoke",
+            ])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    };
+    let (registrar, other) = (key("registrar")?, key("other")?);
+
+    // Blocks stop being mined: the revocation is broadcast and waits in the pool.
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    provider
+        .raw_request::<_, Value>("evm_setAutomine".into(), (false,))
+        .await?;
+    let started = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/revocations"))
+        .bearer_auth(&registrar)
+        .json(&serde_json::json!({"type": h.type_id, "holder": format!("{a:#x}"), "reason": 4}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 202, "{:?}", r.text().await);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "answered before the 10 s timeout"
+    );
+    let accepted: Value = r.json().await?;
+    let id = accepted["operation"].as_i64().expect("an operation id");
+    assert_eq!(accepted["status_url"], format!("/v1/operations/{id}"));
+    let op = |key: String| {
+        let base = base.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .get(format!("{base}/v1/operations/{id}"))
+                .bearer_auth(key)
+                .send()
+                .await?;
+            Ok::<_, anyhow::Error>((r.status().as_u16(), r.json::<Value>().await?))
+        }
+    };
+    let (s, pending) = op(registrar.clone()).await?;
+    assert_eq!(
+        (s, pending["status"].as_str()),
+        (200, Some("pending")),
+        "{pending}"
+    );
+    assert_eq!(pending["action"], "revoke");
+    assert!(
+        pending["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("api:")),
+        "who asked: {pending}"
+    );
+    assert_eq!(pending["detail"]["holder"], format!("{a:#x}"), "{pending}");
+    let (s, e) = op(other).await?;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (404, Some("not_found")),
+        "another caller's: {e}"
+    );
+
+    // Mining resumes: the record is completed with the transaction.
+    provider
+        .raw_request::<_, Value>("evm_setAutomine".into(), (true,))
+        .await?;
+    provider
+        .raw_request::<_, Value>("evm_mine".into(), ())
+        .await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let (_, v) = op(registrar.clone()).await?;
+        if v["status"] != "pending" {
+            break v;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "never completed: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(done["status"], "done", "{done}");
+    assert!(
+        done["outcome"]
+            .as_str()
+            .is_some_and(|o| o.contains("done in transaction 0x")),
+        "{done}"
+    );
+    assert!(done["completed_at"].as_i64() >= done["started_at"].as_i64());
+    assert!(!h.valid_on_chain(a).await?, "revoked");
+    drop(serve);
+    h.db.drop_now().await
+}

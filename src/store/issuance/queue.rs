@@ -18,6 +18,62 @@ pub struct Claim {
     pub requests: Vec<Request>,
 }
 
+/// The one nonce allocator of every transaction the service sends (issuance batches, admin operations),
+/// across processes: the next nonce of `signer` on `chain_id` is the larger of the stored next nonce and
+/// `chain_next` (the node's pending count), and the stored one moves past it in the same statement.
+async fn allocate_nonce<'c>(
+    ex: impl sqlx::PgExecutor<'c>,
+    chain_id: u64,
+    signer: Address,
+    chain_next: u64,
+) -> Result<u64, StoreError> {
+    let n = sqlx::query_scalar!(
+        "INSERT INTO signer_nonces (chain_id, signer, next_nonce) VALUES ($1, $2, $3::bigint + 1)
+         ON CONFLICT (chain_id, signer) DO UPDATE
+             SET next_nonce = GREATEST(signer_nonces.next_nonce, $3::bigint) + 1
+         RETURNING next_nonce - 1 AS \"n!\"",
+        i(chain_id),
+        signer.as_slice(),
+        i(chain_next)
+    )
+    .fetch_one(ex)
+    .await?;
+    Ok(n as u64)
+}
+
+impl Store {
+    /// Allocates the next nonce of `signer` for a transaction sent on its own (an admin operation).
+    pub async fn allocate_nonce(
+        &self,
+        chain_id: u64,
+        signer: Address,
+        chain_next: u64,
+    ) -> Result<u64, StoreError> {
+        allocate_nonce(self.pool(), chain_id, signer, chain_next).await
+    }
+
+    /// Gives back `nonce` of `signer` when the node did not take its transaction and nothing was
+    /// allocated after it (else the next send's node check closes the gap: see the worker); true when
+    /// given back.
+    pub async fn release_nonce(
+        &self,
+        chain_id: u64,
+        signer: Address,
+        nonce: u64,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query!(
+            "UPDATE signer_nonces SET next_nonce = $3::bigint WHERE chain_id = $1 AND signer = $2 AND next_nonce = $3::bigint + 1",
+            i(chain_id),
+            signer.as_slice(),
+            i(nonce)
+        )
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+}
+
 impl Claim {
     /// Marks claimed requests failed for good with `error` (a revert no retry can fix) and drops them
     /// from this claim.
@@ -33,25 +89,13 @@ impl Claim {
         Ok(())
     }
 
-    /// Allocates the next nonce of `signer`: the larger of the stored next nonce and `chain_next` (the
-    /// chain's pending transaction count), locking the signer's row until commit.
+    /// Allocates the next nonce of `signer` (see [`allocate_nonce`]), locking the signer's row until commit.
     pub async fn allocate_nonce(
         &mut self,
         signer: Address,
         chain_next: u64,
     ) -> Result<u64, StoreError> {
-        let n = sqlx::query_scalar!(
-            "INSERT INTO signer_nonces (chain_id, signer, next_nonce) VALUES ($1, $2, $3::bigint + 1)
-             ON CONFLICT (chain_id, signer) DO UPDATE
-                 SET next_nonce = GREATEST(signer_nonces.next_nonce, $3::bigint) + 1
-             RETURNING next_nonce - 1 AS \"n!\"",
-            i(self.chain_id),
-            signer.as_slice(),
-            i(chain_next)
-        )
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(n as u64)
+        allocate_nonce(&mut *self.tx, self.chain_id, signer, chain_next).await
     }
 
     /// Records the batch of the remaining requests and its first signed transaction, marks the requests
