@@ -267,6 +267,14 @@ async fn check_signed(state: &AppState, req: Request) -> Result<Request, ApiErro
             "the signed request's issuedAt {issued_at} is more than {SIGNED_WINDOW_SECS} s from the server's clock ({clock}); sign it again"
         )));
     }
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > 1 << 20) {
+        return Err(ApiError::TooLarge("the body is larger than 1 MiB".into()));
+    }
     let (mut parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
@@ -282,6 +290,15 @@ async fn check_signed(state: &AppState, req: Request) -> Result<Request, ApiErro
     let account = signature
         .recover_address_from_prehash(&digest)
         .map_err(|_| ApiError::Unauthorized("the EIP712 signature recovers no account".into()))?;
+    // Cheapest checks first: an account with no role at all (any random signature recovers one) is
+    // refused on a read, before anything is written for it.
+    let roles = state.store().roles(state.chain_id(), None).await?;
+    if !roles.iter().any(|r| r.account == account && r.bits != 0) {
+        return Err(ApiError::Forbidden(format!(
+            "account {account} holds no issuer role, revoker role or tier role on chain {}",
+            state.chain_id()
+        )));
+    }
     if !state
         .store()
         .use_signed_request(state.chain_id(), digest, account)

@@ -50,6 +50,14 @@ pub enum ApiError {
     /// The mirror or the node cannot answer right now.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests of this kind right now: try again after `retry_after` seconds.
+    #[error("{message}")]
+    TooMany {
+        /// What was shed, for a person.
+        message: String,
+        /// Seconds to wait (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// Something broke inside; the detail is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -79,6 +87,23 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::TooMany {
+            message,
+            retry_after,
+        } = self
+        {
+            let body = ErrorBody {
+                error: "too_many_requests",
+                message,
+                field: None,
+            };
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, retry_after.to_string())],
+                Json(body),
+            )
+                .into_response();
+        }
         let (status, code, message, field) = match self {
             ApiError::BadRequest {
                 code,
@@ -91,7 +116,9 @@ impl IntoResponse for ApiError {
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
             ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, "refused", m, None),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m, None),
+            ApiError::TooMany { .. } => unreachable!("answered above"),
             ApiError::Internal(detail) => {
+                let detail = crate::config::redact_urls(&detail);
                 tracing::error!(%detail, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -16,6 +16,7 @@ pub mod observe;
 pub mod operations;
 pub mod page;
 pub mod public;
+pub mod shed;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -31,7 +32,6 @@ use tokio::sync::watch;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -224,9 +224,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(1 << 20))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(10),
+        .layer(axum::middleware::from_fn(time_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            shed::Shedder::default(),
+            shed::shed,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -392,6 +393,24 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         },
         Json(h),
     )
+}
+
+/// How long any request may take before it is answered 503 (JSON); admin operations answer 202 before.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Middleware: a request not answered within [`REQUEST_TIMEOUT`] gets a JSON 503.
+async fn time_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => error::ApiError::Unavailable(format!(
+            "the request took longer than {} s and was cut off; try again shortly",
+            REQUEST_TIMEOUT.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 /// Readiness: the database answers, the node answers, and the indexer is within `max_lag` blocks of the head.

@@ -133,9 +133,12 @@ impl App {
     }
 }
 
-/// `laurel serve`: runs the HTTP server, the indexer (or its standby) and, with a signing key, the issuance
-/// worker until `shutdown` turns true. Several `serve` processes may share one database: one indexes, all
-/// issue without sharing a nonce or a request.
+/// Connections of the API's database pool (the indexer and the worker share the other, of 10).
+pub const API_POOL: u32 = 16;
+
+/// `laurel serve`: runs the HTTP server (on a database pool of its own), the indexer (or its standby)
+/// and, with a signing key, the issuance worker until `shutdown` turns true. Several `serve` processes may
+/// share one database: one indexes, all issue without sharing a nonce or a request.
 /// `on_listening` runs once the HTTP port is bound (`laurel dev` prints its banner there).
 pub async fn serve(
     app: Arc<App>,
@@ -160,8 +163,15 @@ pub async fn serve(
     if let Some(k) = &issuer_key {
         tracing::info!(kid = k.kid(), "Open Badges issuer key loaded");
     }
+    // The API reads through a pool of its own: the indexer and the worker keep theirs under any load.
+    let db = app
+        .settings
+        .database_url
+        .as_deref()
+        .ok_or(StartupError::NoDatabase)?;
+    let api_store = crate::store::Store::connect_with(db, API_POOL).await?;
     let router = crate::api::router(
-        crate::api::AppState::new(app.settings.clone(), app.node.clone(), app.store.clone())
+        crate::api::AppState::new(app.settings.clone(), app.node.clone(), api_store)
             .with_signer(api_signer)
             .with_issuer_key(issuer_key),
     );

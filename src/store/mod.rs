@@ -96,6 +96,12 @@ pub struct Store {
 impl Store {
     /// Connects to `url` (a `postgres://` URL), failing fast with a message that names the server.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, 10).await
+    }
+
+    /// Connects with a pool of at most `max_connections` (the server gives its API a pool of its own, so
+    /// a flood of requests never starves the indexer and the worker).
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             let scheme = url.split("://").next().unwrap_or(url);
             return Err(StoreError::BadUrl(sqlx::Error::Configuration(
@@ -110,7 +116,7 @@ impl Store {
             options.get_database().unwrap_or("(default database)")
         );
         let pool = PgPoolOptions::new()
-            .max_connections(10)
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await

@@ -43,6 +43,12 @@ pub const HTTP_REQUESTS: Def = Def {
     help: "HTTP requests answered, by route template, method and status code.",
     kind: Kind::Counter,
 };
+/// Requests shed (answered 429) by route class.
+pub const HTTP_SHED: Def = Def {
+    name: "laurel_http_shed_total",
+    help: "HTTP requests shed with 429, by route class.",
+    kind: Kind::Counter,
+};
 /// Time to answer HTTP requests, by route template and method.
 pub const HTTP_DURATION: Def = Def {
     name: "laurel_http_request_duration_seconds",
