@@ -405,21 +405,58 @@ pub fn redact_url(url: &str) -> String {
 pub fn redact_urls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = ["http://", "https://", "ws://", "wss://"]
-        .iter()
-        .filter_map(|p| rest.find(p))
-        .min()
-    {
+    let schemes = [
+        "http://",
+        "https://",
+        "ws://",
+        "wss://",
+        "postgres://",
+        "postgresql://",
+    ];
+    while let Some(start) = schemes.iter().filter_map(|p| rest.find(p)).min() {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
         let end = tail
             .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '<' | '>' | ','))
             .unwrap_or(tail.len());
-        out.push_str(&redact_url(&tail[..end]));
+        let url = &tail[..end];
+        // A database URL keeps its host and database (they help, and are no secret); its password goes.
+        if url.starts_with("postgres") {
+            out.push_str(&redact_password(url));
+        } else {
+            out.push_str(&redact_url(url));
+        }
         rest = &tail[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// What a child process (anvil, the Postgres and deploy scripts, forge) inherits of Laurel's environment:
+/// the system's basics and the scripts' own settings — never the signing key, the database URL or the RPC
+/// URL unless the caller passes one on purpose.
+pub const CHILD_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TMPDIR",
+    "TERM",
+    "NO_COLOR",
+    "LAUREL_ROOT",
+    "LAUREL_PG_PORT",
+    "LAUREL_PG_SCRATCH",
+];
+
+/// The variables of [`CHILD_ENV`] that are set, with their values.
+pub fn child_env() -> Vec<(String, String)> {
+    CHILD_ENV
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect()
 }
 
 /// `scheme://user:secret@host/...` → `scheme://user:***@host/...`.

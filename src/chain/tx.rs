@@ -163,7 +163,7 @@ pub struct Prepared {
 fn rpc_error(e: RpcError<TransportErrorKind>) -> TxError {
     match refusal(&e) {
         Some(why) => TxError::Refused(why),
-        None => TxError::Rpc(e.to_string()),
+        None => TxError::Rpc(crate::config::redact_urls(&e.to_string())),
     }
 }
 
@@ -245,7 +245,7 @@ pub async fn wait_for_receipt(
         if let Some(r) = provider
             .get_transaction_receipt(hash)
             .await
-            .map_err(|e| TxError::Rpc(e.to_string()))?
+            .map_err(|e| TxError::Rpc(crate::config::redact_urls(&e.to_string())))?
         {
             if !r.status() {
                 return Err(TxError::Reverted(hash));

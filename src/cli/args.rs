@@ -240,6 +240,9 @@ impl GlobalArgs {
             Some(p) => (p.clone(), true),
             None => (PathBuf::from("laurel.toml"), false),
         };
+        for warning in argv_secrets(g) {
+            eprintln!("warning: {warning}");
+        }
         let file = Layer::from_file(&path, required)?;
         let env = Layer::from_env(|k| std::env::var(k).ok())?;
         let flags = Layer {
@@ -254,6 +257,30 @@ impl GlobalArgs {
         };
         Settings::resolve(flags.over(env.over(file)))
     }
+}
+
+/// Warnings for secrets given on the command line, where every user of the machine can read them (`ps`,
+/// `/proc/<pid>/cmdline`, shell history): an RPC URL carrying credentials, a path or a query (where
+/// providers put their API key), and a database URL with a password.
+pub fn argv_secrets(g: &GlobalArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(url) = &g.rpc_url {
+        if crate::config::redact_url(url) != *url && url.contains("://") {
+            out.push(format!(
+                "--rpc-url {} carries what looks like an API key, and the command line is visible to every user of this machine; set LAUREL_RPC_URL (or rpc_url in laurel.toml) instead",
+                crate::config::redact_url(url)
+            ));
+        }
+    }
+    if let Some(url) = &g.database_url {
+        if crate::config::redact_password(url) != *url {
+            out.push(format!(
+                "--database-url {} carries a password, and the command line is visible to every user of this machine; set DATABASE_URL instead",
+                crate::config::redact_password(url)
+            ));
+        }
+    }
+    out
 }
 
 /// The service's signing key: the keystore the settings name (its password from the environment or, on a

@@ -45,7 +45,14 @@ pub struct DevArgs {
 
 async fn output(root: &Path, cmd: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
     let mut c = Command::new(root.join(cmd));
-    c.args(args).current_dir(root);
+    c.args(args)
+        .current_dir(root)
+        .env_clear()
+        .envs(crate::config::child_env());
+    // scripts/pg looks for the server DATABASE_URL names first: the one thing it needs beyond the basics.
+    if let Ok(db) = std::env::var("DATABASE_URL") {
+        c.env("DATABASE_URL", db);
+    }
     for (k, v) in env {
         c.env(k, v);
     }
@@ -90,7 +97,9 @@ async fn start_anvil(root: &Path, state: &Path, port: u16, block_time: u64) -> R
     }
     let log = std::fs::File::create(state.with_file_name("anvil.log"))?;
     let mut cmd = Command::new(anvil_path(root).await?);
-    cmd.args(["--port", &port.to_string(), "--state"])
+    cmd.env_clear()
+        .envs(crate::config::child_env())
+        .args(["--port", &port.to_string(), "--state"])
         .arg(state)
         .args(["--chain-id", "31337"])
         .stdout(Stdio::from(log.try_clone()?))
@@ -325,13 +334,8 @@ impl Stack {
             output(
                 &self.root,
                 "scripts/deploy",
-                &[
-                    "--rpc-url",
-                    rpc,
-                    "--out",
-                    &self.deployment.display().to_string(),
-                ],
-                &[("LAUREL_DEPLOYER_KEY", DEV_KEY)],
+                &["--out", &self.deployment.display().to_string()],
+                &[("LAUREL_DEPLOYER_KEY", DEV_KEY), ("LAUREL_RPC_URL", rpc)],
             )
             .await?;
         }

@@ -47,5 +47,5 @@ pub enum GovernanceError {
 }
 
 fn rpc(e: impl std::fmt::Display) -> GovernanceError {
-    GovernanceError::Rpc(e.to_string())
+    GovernanceError::Rpc(crate::config::redact_urls(&e.to_string()))
 }

@@ -173,7 +173,7 @@ impl From<CommitError> for FollowError {
 }
 
 fn rpc<E: std::fmt::Display>(e: E) -> FollowError {
-    FollowError::Rpc(e.to_string())
+    FollowError::Rpc(crate::config::redact_urls(&e.to_string()))
 }
 
 /// Whether a provider error means "ask for fewer blocks".

@@ -29,7 +29,7 @@ async fn node_identity(
         provider
             .get_block_by_number(BlockNumberOrTag::Number(n))
             .await
-            .map_err(|e| FollowError::Rpc(e.to_string()))?
+            .map_err(|e| FollowError::Rpc(crate::config::redact_urls(&e.to_string())))?
             .map(|b| b.header.hash)
             .ok_or(FollowError::NotOnChain { deploy_block })
     };

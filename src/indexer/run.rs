@@ -45,7 +45,7 @@ pub async fn sync_mirror(
             .provider
             .get_block_number()
             .await
-            .map_err(|e| FollowError::Rpc(e.to_string()))?;
+            .map_err(|e| FollowError::Rpc(crate::config::redact_urls(&e.to_string())))?;
         let indexed = store.cursor(chain_id).await?.and_then(|c| c.indexed_block);
         if indexed.is_some_and(|b| b >= head) {
             return Ok(());

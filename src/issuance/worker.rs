@@ -85,7 +85,7 @@ pub enum WorkerError {
 }
 
 fn rpc<E: std::fmt::Display>(e: E) -> WorkerError {
-    WorkerError::Rpc(e.to_string())
+    WorkerError::Rpc(crate::config::redact_urls(&e.to_string()))
 }
 
 /// What one tick did.

@@ -199,8 +199,13 @@ fn deploy(g: &GlobalArgs, out: Option<PathBuf>) -> Result<()> {
     if !script.exists() {
         anyhow::bail!("`laurel deploy` runs scripts/deploy from a Laurel checkout; run it there or set LAUREL_ROOT");
     }
+    // The key and the RPC URL go through the environment (argv is visible to every user), and the script
+    // gets nothing else of ours.
     let mut cmd = std::process::Command::new(script);
-    cmd.args(["--rpc-url", &s.rpc_url])
+    cmd.env_clear()
+        .envs(crate::config::child_env())
+        .envs(deploy_settings())
+        .env("LAUREL_RPC_URL", &s.rpc_url)
         .env("LAUREL_DEPLOYER_KEY", key);
     if let Some(out) = out {
         cmd.arg("--out").arg(out);
@@ -210,6 +215,19 @@ fn deploy(g: &GlobalArgs, out: Option<PathBuf>) -> Result<()> {
         anyhow::bail!("the deployment failed (see above); nothing was written");
     }
     Ok(())
+}
+
+/// The deploy script's own settings from the environment (`LAUREL_ADMIN`, `LAUREL_ADMIN_DELAY`, …: the
+/// roles' accounts and delays Deploy.s.sol reads), never a key, password or the service's URLs.
+fn deploy_settings() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("LAUREL_")
+                && !["KEY", "PASSWORD", "SECRET", "URL"]
+                    .iter()
+                    .any(|s| k.contains(s))
+        })
+        .collect()
 }
 
 /// `laurel dev`.

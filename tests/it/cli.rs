@@ -109,14 +109,42 @@ fn the_rpc_urls_key_never_prints() {
         out.contains("rpc_url = \"http://***@127.0.0.1:9/***\""),
         "{out}"
     );
+    assert!(
+        err.contains(
+            "warning: --rpc-url http://***@127.0.0.1:9/*** carries what looks like an API key"
+        ) && err.contains("set LAUREL_RPC_URL"),
+        "a secret on argv is warned about: {err}"
+    );
     let (ok, out, err) = laurel(&["status", "--rpc-url", url], &[], &dir);
     assert!(!ok, "nothing answers on port 9: {out}");
+    // The same URL from the environment: no warning, and the logs of a command that keeps trying (debug
+    // level, every RPC error logged) never show it either.
+    let (ok, out2, err2) = laurel(
+        &["status"],
+        &[("LAUREL_RPC_URL", url), ("LAUREL_LOG", "debug")],
+        &dir,
+    );
+    assert!(!ok);
+    assert!(!err2.contains("warning: --rpc-url"), "{err2}");
     for secret in ["SECRETKEY", "T0KEN", "pw@"] {
-        assert!(
-            !out.contains(secret) && !err.contains(secret),
-            "{secret} printed: {out}{err}"
-        );
+        for text in [&out, &err, &out2, &err2] {
+            assert!(!text.contains(secret), "{secret} printed: {text}");
+        }
     }
+    let (_, _, err) = laurel(
+        &[
+            "config",
+            "--database-url",
+            "postgres://laurel:hunter2@db:5432/laurel",
+        ],
+        &[],
+        &dir,
+    );
+    assert!(
+        err.contains("--database-url postgres://laurel:***@db:5432/laurel carries a password")
+            && !err.contains("hunter2"),
+        "{err}"
+    );
 }
 
 /// Type and tier ids are parsed where they enter: 0, signs and text are refused before anything connects.
