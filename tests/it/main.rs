@@ -9,6 +9,7 @@ mod cli;
 mod decode;
 mod deploy;
 mod dev;
+mod faults;
 mod hostile;
 mod indexer;
 mod issuance;
