@@ -198,7 +198,7 @@ async fn sigkills_during_an_issuance_lose_double_and_misindex_nothing() -> Resul
     );
     let h = Harness::new().await?;
     h.queue_holders("kills.csv", 1..=n)?;
-    let env = [("LAUREL_MAX_BATCH", "50"), ("LAUREL_MAX_IN_FLIGHT", "3")];
+    let env = [("LAUREL_MAX_BATCH", "25"), ("LAUREL_MAX_IN_FLIGHT", "3")];
     let mut done = 0;
     let mut in_flight = 0;
     while done < kills {
@@ -208,7 +208,7 @@ async fn sigkills_during_an_issuance_lose_double_and_misindex_nothing() -> Resul
         }
         let mut s = h.serve(0, &env)?;
         // A varying moment of work, then the power is cut.
-        tokio::time::sleep(Duration::from_millis(300 + 173 * u64::from(done % 7))).await;
+        tokio::time::sleep(Duration::from_millis(200 + 111 * u64::from(done % 7))).await;
         s.kill();
         done += 1;
         if h.store.queue_stats(31337).await?.pending_txs > 0 {
