@@ -590,13 +590,15 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         emit MetadataUpdate(tokenId);
     }
 
-    /// @notice Reinstates a suspended credential.
+    /// @notice Reinstates a suspended credential. Like an issue, it needs the holder to hold a valid credential of
+    ///         every prerequisite type now (a pathway credential is not revived once a prerequisite lapsed).
     function reinstate(uint256 tokenId) external {
         uint256 typeId = tokenId >> 160;
         uint256 g = _requireRole(typeId, msg.sender, ROLE_REVOKER);
         if (_flags(g) & FLAG_SUSPENDABLE == 0) revert NotSuspendable(typeId);
         uint256 rec = _records[tokenId];
         if (_status(rec) != STATUS_SUSPENDED) revert CredentialNotSuspended(tokenId);
+        if (g & _G_HAS_PREREQS != 0) _checkPrerequisites(typeId, address(uint160(tokenId)));
         _records[tokenId] = _withStatus(rec, STATUS_ACTIVE, 0);
         emit Reinstated(tokenId, msg.sender);
         emit MetadataUpdate(tokenId);
@@ -604,6 +606,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
 
     /// @notice Extends an active credential's expiry; `newExpiresAt` 0 = the later of now and the current
     ///         expiry plus the type's default validity. Only within the renewal window and maximum validity.
+    ///         Like an issue, the holder must hold a valid credential of every prerequisite type now, and the
+    ///         renewal counts as one issuance against the caller's quota for the type.
     function renew(uint256 tokenId, uint64 newExpiresAt) external {
         uint256 typeId = tokenId >> 160;
         uint256 g = _requireRole(typeId, msg.sender, ROLE_ISSUER);
@@ -620,6 +624,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         }
         if (current == 0 || target <= current) revert ExpiryNotExtended(tokenId, current, target);
         _checkExpiry(g, target);
+        if (g & _G_HAS_PREREQS != 0) _checkPrerequisites(typeId, address(uint160(tokenId)));
+        if (g & _G_QUOTA != 0) _chargeQuota(typeId, msg.sender, _grantSlot(typeId, msg.sender), g, 1);
         _records[tokenId] = (rec & ~(_U40 << _R_EXPIRES_AT)) | (target << _R_EXPIRES_AT);
         emit Renewed(tokenId, msg.sender, uint64(target));
         emit MetadataUpdate(tokenId);
@@ -712,7 +718,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         return _grantKeys;
     }
 
-    /// @notice Issuances `issuer` may still make of `typeId` in the current period (type(uint256).max = no quota).
+    /// @notice Issuances (renewals count as issuances) `issuer` may still make of `typeId` in the current period
+    ///         (type(uint256).max = no quota).
     function quotaRemaining(uint256 typeId, address issuer) external view returns (uint256) {
         if (typeId >> 96 != 0) revert TypeIdOutOfRange(typeId);
         uint256 g = _grants[_grantKey(typeId, issuer)];
@@ -935,22 +942,30 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         }
         if (g & _G_GLOBAL_PAUSED != 0) revert RegistryPaused();
         if (g & _G_TYPE_PAUSED != 0) revert TypePaused(typeId);
-        if (g & _G_QUOTA != 0) {
-            uint256 limit = (g >> _G_QUOTA_LIMIT) & _U32;
-            uint256 period = (g >> _G_QUOTA_PERIOD) & _U32;
-            uint256 used = (g >> _G_QUOTA_USED) & _U32;
-            uint256 start = (g >> _G_QUOTA_START) & _U40;
-            if (period != 0 && block.timestamp >= start + period) {
-                used = 0;
-                start = block.timestamp;
-            }
-            used += count;
-            if (used > limit) revert QuotaExhausted(typeId, issuer, limit);
-            g = (g & ~((_U32 << _G_QUOTA_USED) | (_U40 << _G_QUOTA_START))) | (used << _G_QUOTA_USED)
-                | (start << _G_QUOTA_START);
-            assembly {
-                sstore(gslot, g)
-            }
+        if (g & _G_QUOTA != 0) g = _chargeQuota(typeId, issuer, gslot, g, count);
+        return g;
+    }
+
+    /// Counts `count` issuances (or renewals) against the quota of grant `g` (at `gslot`), starting a new period
+    /// when the current one is over; reverts with QuotaExhausted past the limit. Returns the updated grant.
+    function _chargeQuota(uint256 typeId, address issuer, uint256 gslot, uint256 g, uint256 count)
+        internal
+        returns (uint256)
+    {
+        uint256 limit = (g >> _G_QUOTA_LIMIT) & _U32;
+        uint256 period = (g >> _G_QUOTA_PERIOD) & _U32;
+        uint256 used = (g >> _G_QUOTA_USED) & _U32;
+        uint256 start = (g >> _G_QUOTA_START) & _U40;
+        if (period != 0 && block.timestamp >= start + period) {
+            used = 0;
+            start = block.timestamp;
+        }
+        used += count;
+        if (used > limit) revert QuotaExhausted(typeId, issuer, limit);
+        g = (g & ~((_U32 << _G_QUOTA_USED) | (_U40 << _G_QUOTA_START))) | (used << _G_QUOTA_USED)
+            | (start << _G_QUOTA_START);
+        assembly {
+            sstore(gslot, g)
         }
         return g;
     }

@@ -411,7 +411,7 @@ contract CredentialHandler is Test {
     function reinstate(uint256 typeSeed, uint256 holderSeed) external step("reinstate") {
         uint256 t = _type(typeSeed);
         uint256 id = _tid(t, _pick(t, holderSeed, WANT_SUSPENDED));
-        bool ok = !_paused(t) && cfg[t].flags & F_SUSPENDABLE != 0 && model[id].status == 2;
+        bool ok = !_paused(t) && cfg[t].flags & F_SUSPENDABLE != 0 && model[id].status == 2 && _prereqOk(t, id);
         vm.prank(revoker);
         bool success;
         try reg.reinstate(id) {
@@ -435,7 +435,10 @@ contract CredentialHandler is Test {
         bool ok = !_paused(t) && c.flags & F_RENEWABLE != 0 && r.status == 1
             && !(c.window != 0 && current > block.timestamp + c.window) && current != 0 && target > current
             && target > block.timestamp && target <= type(uint40).max
-            && !(c.maxValidity != 0 && target > block.timestamp + c.maxValidity);
+            && !(c.maxValidity != 0 && target > block.timestamp + c.maxValidity) && _prereqOk(t, id);
+        // A renewal counts against the issuer's quota like an issuance.
+        (bool qok,,) = _quotaAfter(1);
+        if (c.quota && !qok) ok = false;
         vm.prank(issuer);
         bool success;
         try reg.renew(id, uint64(explicitTarget)) {
@@ -443,7 +446,16 @@ contract CredentialHandler is Test {
         } catch {}
         _check(success, ok, "renew");
         _done("renew", success);
-        if (success) model[id].expiresAt = uint40(target);
+        if (success) {
+            model[id].expiresAt = uint40(target);
+            if (c.quota) _useQuota(1);
+        }
+    }
+
+    /// Whether the holder of `id` holds a valid credential of every prerequisite of `t` (renew and reinstate
+    /// re-check them, as an issue does).
+    function _prereqOk(uint256 t, uint256 id) internal view returns (bool) {
+        return !cfg[t].prereq || _validRec(model[_tid(T1, address(uint160(id)))]);
     }
 
     function renounce(uint256 typeSeed, uint256 holderSeed) external step("renounce") {

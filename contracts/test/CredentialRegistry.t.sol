@@ -1944,6 +1944,85 @@ contract CredentialRegistryTest is CredentialBase {
         assertEq(reg.recordOf(id).expiresAt, T0 + 730 days);
     }
 
+    /// Audit finding: renew and reinstate revived a pathway credential whose prerequisite had been revoked,
+    /// while re-issue re-checks prerequisites. Both now check them as an issue does.
+    function test_renewAndReinstate_recheckPrerequisites() public {
+        uint256 t2 = _prereqType(); // needs a valid t1
+        _issue(t1, alice);
+        uint256 id = _issue(t2, alice);
+        _revoke(_tid(t1, alice), 1);
+        vm.warp(T0 + 340 days); // inside t2's renewal window
+
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.MissingPrerequisite.selector, alice, t1));
+        reg.renew(id, 0);
+
+        _suspend(id, 4);
+        vm.prank(revoker);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.MissingPrerequisite.selector, alice, t1));
+        reg.reinstate(id);
+        assertFalse(reg.isValid(alice, t2));
+
+        // Once the holder holds a valid prerequisite again, both work.
+        _issue(t1, alice); // t1 allows re-issue after revocation
+        vm.prank(revoker);
+        reg.reinstate(id);
+        vm.prank(issuer);
+        reg.renew(id, 0);
+        assertEq(reg.recordOf(id).expiresAt, T0 + 730 days);
+        assertTrue(reg.isValid(alice, t2));
+
+        // An expired prerequisite does not count either (renewal after t2's own expiry).
+        vm.warp(T0 + 340 days + 366 days); // t1 re-issued at T0 + 340 d expired; t2 still valid until T0 + 730 d
+        assertFalse(reg.isValid(alice, t1));
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.MissingPrerequisite.selector, alice, t1));
+        reg.renew(id, 0);
+    }
+
+    /// Audit finding: renewals were bounded by no quota. A renewal now counts as one issuance against the
+    /// renewing issuer's quota for the type, in the same period bookkeeping as issue.
+    function test_renew_countsAgainstIssuerQuota() public {
+        CredentialRegistry.TypePolicy memory p = _policy("Quota");
+        p.quotaLimit = 3;
+        p.quotaPeriod = 30 days;
+        p.renewalWindow = 0; // renew any time
+        p.maxValidity = 0;
+        uint256 t = _defineType(p);
+        uint256 a = _issue(t, alice);
+        uint256 b = _issue(t, bob);
+        assertEq(reg.quotaRemaining(t, issuer), 1);
+
+        vm.prank(issuer);
+        reg.renew(a, 0);
+        assertEq(reg.quotaRemaining(t, issuer), 0);
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.QuotaExhausted.selector, t, issuer, 3));
+        reg.renew(b, 0);
+        // Issuing is blocked by the same counter.
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.QuotaExhausted.selector, t, issuer, 3));
+        reg.issue(t, carol, 0, bytes32(0));
+
+        // Another issuer renews on its own quota.
+        _grant(t, issuer2, ISSUER);
+        vm.prank(issuer2);
+        reg.renew(b, 0);
+        assertEq(reg.quotaRemaining(t, issuer2), 2);
+        assertEq(reg.recordOf(b).issuer, issuer); // the record keeps the original issuer
+
+        // A failed renewal uses no quota; a new period resets it.
+        vm.warp(T0 + 30 days);
+        assertEq(reg.quotaRemaining(t, issuer), 3);
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.CredentialNotActive.selector, _tid(t, carol)));
+        reg.renew(_tid(t, carol), 0);
+        assertEq(reg.quotaRemaining(t, issuer), 3);
+        vm.prank(issuer);
+        reg.renew(b, 0);
+        assertEq(reg.quotaRemaining(t, issuer), 2);
+    }
+
     // =============================================================================================
     // renounce
     // =============================================================================================
