@@ -64,6 +64,17 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         uint256 deadline;
     }
 
+    /// @notice A delegated batch issuance of one type, signed off-chain by an issuer (EIP-712) and relayed by anyone
+    ///         (e.g. the Laurel service). The arrays are those of issueBatch.
+    struct BatchIssuance {
+        uint256 typeId;
+        uint256[] holdersAndExpiries; // entry i = holder | expiresAt << 160 (expiresAt 0 = the type's default)
+        bytes32[] evidenceHashes;
+        address issuer;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Constants
     // ------------------------------------------------------------------------------------------------
@@ -110,6 +121,10 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     /// @notice EIP-712 type hash of {Issuance}.
     bytes32 public constant ISSUANCE_TYPEHASH = keccak256(
         "Issuance(uint256 typeId,address holder,uint64 expiresAt,bytes32 evidenceHash,address issuer,uint256 nonce,uint256 deadline)"
+    );
+    /// @notice EIP-712 type hash of {BatchIssuance} (arrays encoded as the keccak-256 of their concatenated words).
+    bytes32 public constant BATCH_ISSUANCE_TYPEHASH = keccak256(
+        "BatchIssuance(uint256 typeId,uint256[] holdersAndExpiries,bytes32[] evidenceHashes,address issuer,uint256 nonce,uint256 deadline)"
     );
 
     // Record slot layout (one per token id).
@@ -212,6 +227,9 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     event Renounced(uint256 indexed tokenId);
     /// @notice Governed recovery moved a credential from a lost address to a new one.
     event Recovered(address indexed from, address indexed to, uint256 oldTokenId, uint256 newTokenId);
+    /// @notice `issuer` cancelled delegated-issuance nonces: bit i of `cancelled` is nonce `word * 256 + i`
+    ///         (only nonces this call took out of use; ones already used or cancelled are not set).
+    event NoncesCancelled(address indexed issuer, uint256 indexed word, uint256 cancelled);
 
     // ------------------------------------------------------------------------------------------------
     // Errors
@@ -489,20 +507,42 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     function issueBatch(uint256 typeId, uint256[] calldata holdersAndExpiries, bytes32[] calldata evidenceHashes)
         external
     {
-        uint256 n = holdersAndExpiries.length;
-        if (n == 0) revert EmptyBatch();
-        if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
-        if (evidenceHashes.length != n) revert LengthMismatch(n, evidenceHashes.length);
+        _issueBatch(typeId, msg.sender, holdersAndExpiries, evidenceHashes);
+    }
 
-        uint256 g = _issuerGrant(typeId, msg.sender, n);
-        uint256 data = _issuedBatchData(evidenceHashes);
-        uint256 mints = _mintAll(typeId, g, holdersAndExpiries, data);
-        if (g & _G_CAPPED != 0) _addSupply(typeId, mints);
-        bytes32 sig = IssuedBatch.selector;
-        address issuer = msg.sender;
-        assembly {
-            log3(data, add(0x80, shl(6, n)), sig, typeId, issuer)
-        }
+    /// @notice Issues a batch signed off-chain by `req.issuer` (EIP-712 over the type, both arrays, nonce and
+    ///         deadline; EOA or ERC-1271); anyone may relay. The signer is the issuer: its role is checked, its quota
+    ///         charged, and it is recorded as the issuer (records and IssuedBatch), exactly as issueBatch records
+    ///         its caller. Nonces are shared with issueWithSig.
+    function issueBatchWithSig(BatchIssuance calldata req, bytes calldata signature) external {
+        if (block.timestamp > req.deadline) revert SignatureExpired(req.deadline);
+        _useNonce(req.issuer, req.nonce);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    BATCH_ISSUANCE_TYPEHASH,
+                    req.typeId,
+                    _hashWords(req.holdersAndExpiries),
+                    _hashWords(req.evidenceHashes),
+                    req.issuer,
+                    req.nonce,
+                    req.deadline
+                )
+            )
+        );
+        if (!SignatureChecker.isValidSignatureNow(req.issuer, digest, signature)) revert InvalidSignature(req.issuer);
+        _issueBatch(req.typeId, req.issuer, req.holdersAndExpiries, req.evidenceHashes);
+    }
+
+    /// @notice Cancels one of the caller's outstanding delegated-issuance nonces: a signature with it (issueWithSig
+    ///         or issueBatchWithSig) then reverts with NonceAlreadyUsed. Cancelling a used nonce changes nothing.
+    function cancelNonce(uint256 nonce) external {
+        _cancelNonces(nonce >> 8, 1 << (nonce & 0xff));
+    }
+
+    /// @notice Cancels many of the caller's nonces at once: every nonce `word * 256 + i` whose bit i is set in `mask`.
+    function cancelNonces(uint256 word, uint256 mask) external {
+        _cancelNonces(word, mask);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -732,7 +772,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         return used >= limit ? 0 : limit - used;
     }
 
-    /// @notice Whether `issuer` has used `nonce` for a delegated issuance.
+    /// @notice Whether `issuer` has used (or cancelled) `nonce` for a delegated issuance.
     function nonceUsed(address issuer, uint256 nonce) external view returns (bool) {
         return _nonceBitmap[issuer][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }
@@ -891,13 +931,13 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
 
     /// Writes one record per entry, emits Transfer + Locked for each mint, and fills the event's entries.
     /// Returns the number of mints (in-place re-issues of expired credentials are not mints).
-    function _mintAll(uint256 typeId, uint256 g, uint256[] calldata entries, uint256 data)
+    function _mintAll(uint256 typeId, address issuer, uint256 g, uint256[] calldata entries, uint256 data)
         internal
         returns (uint256 mints)
     {
         // Record bits shared by the whole batch: issuer, issuedAt, status ACTIVE.
         uint256 base =
-            uint256(uint160(msg.sender)) | (block.timestamp << _R_ISSUED_AT) | (uint256(STATUS_ACTIVE) << _R_STATUS);
+            uint256(uint160(issuer)) | (block.timestamp << _R_ISSUED_AT) | (uint256(STATUS_ACTIVE) << _R_STATUS);
         uint256 defaultExpiry = _defaultExpiry(g);
         uint256 n = entries.length;
         for (uint256 i; i < n; ++i) {
@@ -1014,6 +1054,54 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         uint256 maxV = (g >> _G_MAX_VALIDITY) & _U40;
         if (maxV != 0 && expiry > block.timestamp + maxV) revert ExpiryBeyondMax(expiry, block.timestamp + maxV);
         return expiry;
+    }
+
+    /// The body of issueBatch and issueBatchWithSig, `issuer` being the caller or the signer.
+    function _issueBatch(
+        uint256 typeId,
+        address issuer,
+        uint256[] calldata holdersAndExpiries,
+        bytes32[] calldata evidenceHashes
+    ) internal {
+        uint256 n = holdersAndExpiries.length;
+        if (n == 0) revert EmptyBatch();
+        if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
+        if (evidenceHashes.length != n) revert LengthMismatch(n, evidenceHashes.length);
+
+        uint256 g = _issuerGrant(typeId, issuer, n);
+        uint256 data = _issuedBatchData(evidenceHashes);
+        uint256 mints = _mintAll(typeId, issuer, g, holdersAndExpiries, data);
+        if (g & _G_CAPPED != 0) _addSupply(typeId, mints);
+        bytes32 sig = IssuedBatch.selector;
+        assembly {
+            log3(data, add(0x80, shl(6, n)), sig, typeId, issuer)
+        }
+    }
+
+    function _cancelNonces(uint256 word, uint256 mask) internal {
+        uint256 bits = _nonceBitmap[msg.sender][word];
+        _nonceBitmap[msg.sender][word] = bits | mask;
+        emit NoncesCancelled(msg.sender, word, mask & ~bits);
+    }
+
+    /// EIP-712 encoding of an array of 32-byte words: the keccak-256 of their concatenation.
+    function _hashWords(uint256[] calldata words) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, words.length)
+            calldatacopy(ptr, words.offset, len)
+            h := keccak256(ptr, len)
+        }
+    }
+
+    /// EIP-712 encoding of a bytes32 array: the keccak-256 of the concatenated hashes.
+    function _hashWords(bytes32[] calldata words) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, words.length)
+            calldatacopy(ptr, words.offset, len)
+            h := keccak256(ptr, len)
+        }
     }
 
     function _useNonce(address issuer, uint256 nonce) internal {

@@ -24,6 +24,21 @@ contract CredentialGasBench is CredentialBase {
         emit log_named_uint("credential_issue_batch100_per_item", (used - 21_000) / 100);
     }
 
+    /// The same batch signed by the issuer (EIP-712) and relayed by someone else (one signature, a fresh nonce word).
+    function test_gas_credential_issue_batch100_sig() public {
+        (address signer, uint256 pk) = makeAddrAndKey("issuer");
+        assertEq(signer, issuer);
+        address[] memory h = _holders(100, 3);
+        CredentialRegistry.BatchIssuance memory r = _batchRequest(typeId, h, signer, 1);
+        bytes memory sig = _signBatch(pk, r);
+        vm.prank(outsider);
+        reg.issueBatchWithSig(r, sig);
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(reg.isValid(h[99], typeId));
+        assertEq(reg.credentialOf(h[0], typeId).issuer, issuer);
+        emit log_named_uint("credential_issue_batch100_sig_per_item", (used - 21_000) / 100);
+    }
+
     function test_gas_credential_issue_single() public {
         vm.prank(issuer);
         reg.issue(typeId, alice, 0, keccak256("alice evidence"));
