@@ -340,6 +340,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     }
 
     /// @notice Replaces a type's policy. A cap may change but not appear or disappear; prerequisites must be earlier types.
+    ///         Every token of the type may render differently (name, URI), so ERC-4906 BatchMetadataUpdate covers the
+    ///         type's token-id range [typeId << 160, typeId << 160 | (2^160 - 1)].
     function updateType(uint256 typeId, TypePolicy calldata policy) external restricted {
         TypeState storage st = _requireType(typeId);
         bool wasCapped = _policies[typeId].maxSupply != 0;
@@ -348,6 +350,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         _policies[typeId] = policy;
         _syncType(typeId);
         emit TypeUpdated(typeId, policy);
+        emit BatchMetadataUpdate(typeId << 160, (typeId << 160) | type(uint160).max);
     }
 
     /// @notice Sets `account`'s roles for `typeId` (ROLE_ISSUER | ROLE_REVOKER; 0 removes them).

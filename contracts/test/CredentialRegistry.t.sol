@@ -462,6 +462,29 @@ contract CredentialRegistryTest is CredentialBase {
         reg.issue(t1, makeAddr("dave"), 0, bytes32(0));
     }
 
+    /// Audit finding: updateType changes every token's tokenURI (a type URI, the name in the metadata) with no
+    /// ERC-4906 event. It now emits BatchMetadataUpdate over exactly the type's token-id range.
+    function test_updateType_emitsBatchMetadataUpdateOverTheTypeRange() public {
+        uint256 t2 = _defineType(_policy("Second"));
+        uint256 id = _issue(t2, alice);
+        CredentialRegistry.TypePolicy memory p = _policy("Second, renamed");
+        p.uri = "ipfs://second-v2";
+        uint256 from = t2 << 160;
+        uint256 to = (t2 << 160) | type(uint160).max;
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit CredentialRegistry.TypeUpdated(t2, p);
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit IERC4906.BatchMetadataUpdate(from, to);
+        vm.prank(governor);
+        reg.updateType(t2, p);
+        assertEq(reg.tokenURI(id), "ipfs://second-v2");
+        // The range holds every token id of the type and none of another.
+        assertTrue(from <= id && id <= to);
+        assertEq(reg.tokenIdOf(address(type(uint160).max), t2), to);
+        assertGt(reg.tokenIdOf(address(0), t2 + 1), to);
+        assertLt(reg.tokenIdOf(address(type(uint160).max), t1), from);
+    }
+
     function test_updateType_rejections() public {
         CredentialRegistry.TypePolicy memory p = _policy("X");
         vm.prank(governor);
