@@ -433,6 +433,7 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         Expect memory e = _expect();
         _add(e, _t(IERC5643.SubscriptionUpdate.selector, bytes32(id)), abi.encode(uint64(newExp)));
         _add(e, _t(MembershipRegistry.Renewed.selector, bytes32(id)), abi.encode(who));
+        _add(e, _t(IERC4906.MetadataUpdate.selector), abi.encode(id));
         _settle("renew", success, ok, e);
         if (success) model[id].expiresAt = uint64(newExp);
     }
@@ -459,6 +460,7 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         Expect memory e = _expect();
         _add(e, _t(IERC5643.SubscriptionUpdate.selector, bytes32(id)), abi.encode(uint64(newExp)));
         _add(e, _t(MembershipRegistry.Renewed.selector, bytes32(id)), abi.encode(caller));
+        _add(e, _t(IERC4906.MetadataUpdate.selector), abi.encode(id));
         _settle("holderRenew", success, ok, e);
         if (success) model[id].expiresAt = uint64(newExp);
     }

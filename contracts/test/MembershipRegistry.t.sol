@@ -749,6 +749,104 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.expiresAt(id), type(uint40).max);
     }
 
+    /// Audit finding: a renewal changes the token's metadata (its expiry) but emitted no ERC-4906 MetadataUpdate.
+    /// Both renewal paths (a manager's, a holder's) now emit SubscriptionUpdate, Renewed and MetadataUpdate.
+    function test_renew_emitsMetadataUpdate() public {
+        uint256 id = _grant(tOpen, alice);
+        uint64 exp = registry.expiresAt(id);
+        vm.expectEmit(address(registry));
+        emit IERC5643.SubscriptionUpdate(id, exp + 5 days);
+        vm.expectEmit(address(registry));
+        emit MembershipRegistry.Renewed(id, mgr);
+        vm.expectEmit(address(registry));
+        emit IERC4906.MetadataUpdate(id);
+        vm.prank(mgr);
+        registry.renewSubscription(id, 5 days);
+
+        vm.expectEmit(address(registry));
+        emit IERC5643.SubscriptionUpdate(id, exp + 35 days);
+        vm.expectEmit(address(registry));
+        emit MembershipRegistry.Renewed(id, alice);
+        vm.expectEmit(address(registry));
+        emit IERC4906.MetadataUpdate(id);
+        vm.prank(alice);
+        registry.renewSubscription(id, 30 days);
+    }
+
+    /// A manager's renewal reads the pause flags from copies in the manager's own word: every pause and unpause,
+    /// and every manager set while paused, must keep them right.
+    function test_renew_managerPauseCopiesFollowEveryPause() public {
+        uint256 id = _grant(tOpen, alice);
+        vm.prank(pauser);
+        registry.pauseTier(tOpen);
+        // A manager made while the tier is paused starts paused too.
+        vm.prank(governor);
+        registry.setTierManager(tOpen, carol, true);
+        address[2] memory ms = [mgr, carol];
+        for (uint256 i; i < 2; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.TierPaused.selector, tOpen));
+            vm.prank(ms[i]);
+            registry.renewSubscription(id, 1 days);
+        }
+        // Another tier's managers are not affected.
+        uint256 other = _grant(tLocked, bob);
+        vm.prank(mgr);
+        registry.renewSubscription(other, 1 days);
+        vm.prank(pauser);
+        registry.pause();
+        vm.prank(governor);
+        registry.unpauseTier(tOpen);
+        for (uint256 i; i < 2; ++i) {
+            vm.expectRevert(MembershipRegistry.RegistryPaused.selector);
+            vm.prank(ms[i]);
+            registry.renewSubscription(id, 1 days);
+        }
+        vm.expectRevert(MembershipRegistry.RegistryPaused.selector);
+        vm.prank(mgr);
+        registry.renewSubscription(other, 1 days);
+        vm.prank(governor);
+        registry.unpause();
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(ms[i]);
+            registry.renewSubscription(id, 1 days);
+        }
+        // A removed manager can no longer renew, paused or not; re-adding it restores it.
+        vm.prank(governor);
+        registry.setTierManager(tOpen, carol, false);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotHolder.selector, id, carol));
+        vm.prank(carol);
+        registry.renewSubscription(id, 1 days);
+        vm.prank(governor);
+        registry.setTierManager(tOpen, carol, true);
+        vm.prank(carol);
+        registry.renewSubscription(id, 1 days);
+    }
+
+    function test_setTierManager_enumeratedAndCapped() public {
+        uint256[] memory keys = registry.managers();
+        assertEq(keys.length, 4); // mgr on three tiers, mgr2 on tOpen
+        assertEq(keys[0], _id(tLocked, mgr));
+        vm.startPrank(governor);
+        registry.setTierManager(tLocked, mgr, true); // again: no second entry
+        assertEq(registry.managers().length, 4);
+        registry.setTierManager(tLocked, mgr, false);
+        keys = registry.managers();
+        assertEq(keys.length, 3);
+        assertEq(keys[0], _id(tOpen, mgr2)); // the last entry took the removed one's place
+        registry.setTierManager(tLocked, carol, false); // not a manager: nothing to remove
+        assertEq(registry.managers().length, 3);
+        uint256 max = registry.MAX_MANAGERS();
+        for (uint256 i = 3; i < max; ++i) {
+            registry.setTierManager(tLocked, address(uint160(0x1000 + i)), true);
+        }
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.TooManyManagers.selector, max));
+        registry.setTierManager(tLocked, carol, true);
+        registry.setTierManager(tLocked, address(uint160(0x1003)), false);
+        registry.setTierManager(tLocked, carol, true);
+        vm.stopPrank();
+        assertEq(registry.managers().length, max);
+    }
+
     // ------------------------------------------------------------------ cancel
 
     function test_cancel_byHolder() public {
