@@ -432,7 +432,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         emit MetadataUpdate(tokenId);
     }
 
-    /// @notice Cancels a membership (caller: its holder or a manager of its tier); no payment.
+    /// @notice Cancels a membership (caller: its holder or a manager of its tier); no payment. As ERC-5643 specifies,
+    ///         the cancelled subscription's expiration becomes 0 (`expiresAt` reads 0; SubscriptionUpdate(tokenId, 0)).
     function cancelSubscription(uint256 tokenId) external payable {
         if (msg.value != 0) revert PaymentNotAccepted(msg.value);
         Packed storage slot = _memberships[tokenId];
@@ -445,11 +446,12 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
             revert NotHolder(tokenId, msg.sender);
         }
         if (status == _CANCELLED) revert MembershipCancelled(tokenId);
-        slot.word = (m & ~(uint256(0xff) << _STATUS_SHIFT)) | (_CANCELLED << _STATUS_SHIFT);
+        slot.word = (m & ~((uint256(0xff) << _STATUS_SHIFT) | _MASK40)) | (_CANCELLED << _STATUS_SHIFT);
         unchecked {
             --_tiers[tierId].config.members;
         }
         emit Cancelled(tokenId, msg.sender);
+        emit SubscriptionUpdate(tokenId, 0);
         emit MetadataUpdate(tokenId);
     }
 
@@ -619,7 +621,7 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         return !_tiers[tokenId >> 160].config.transferable;
     }
 
-    /// @notice Expiry timestamp of a membership (it is active strictly before this time).
+    /// @notice Expiry timestamp of a membership (it is active strictly before this time); 0 once cancelled.
     function expiresAt(uint256 tokenId) external view returns (uint64) {
         uint256 m = _memberships[tokenId].word;
         if (m == 0) revert NonexistentMembership(tokenId);

@@ -482,9 +482,11 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         } catch {}
         Expect memory e = _expect();
         _add(e, _t(MembershipRegistry.Cancelled.selector, bytes32(id), _b(caller)), "");
+        _add(e, _t(IERC5643.SubscriptionUpdate.selector, bytes32(id)), abi.encode(uint64(0)));
         _add(e, _t(IERC4906.MetadataUpdate.selector), abi.encode(id));
         _settle("cancel", success, ok, e);
-        if (success) model[id].cancelled = true;
+        // ERC-5643: a cancelled subscription's expiration is 0.
+        if (success) (model[id].cancelled, model[id].expiresAt) = (true, 0);
     }
 
     /// @notice Revokes (burns) a membership, live or cancelled (half the time preferring a cancelled one, so they

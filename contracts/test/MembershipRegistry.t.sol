@@ -865,6 +865,38 @@ contract MembershipRegistryTest is MembershipFixture {
         assertFalse(registry.isRenewable(id));
     }
 
+    /// Audit finding: cancelSubscription left expiresAt in the future and emitted no SubscriptionUpdate. ERC-5643:
+    /// SubscriptionUpdate MUST be emitted whenever the expiration changes, and a cancelled subscription's
+    /// expiration is 0.
+    function test_cancel_erc5643ExpirationBecomesZero() public {
+        uint256 id = _grant(tOpen, alice);
+        assertGt(registry.expiresAt(id), block.timestamp);
+        uint64 grantedAt = registry.membership(id).grantedAt;
+        vm.expectEmit(address(registry));
+        emit MembershipRegistry.Cancelled(id, mgr);
+        vm.expectEmit(address(registry));
+        emit IERC5643.SubscriptionUpdate(id, 0);
+        vm.expectEmit(address(registry));
+        emit IERC4906.MetadataUpdate(id);
+        vm.prank(mgr);
+        registry.cancelSubscription(id);
+        assertEq(registry.expiresAt(id), 0);
+        MembershipRegistry.Membership memory m = registry.membership(id);
+        assertEq(m.expiresAt, 0);
+        assertEq(m.grantedAt, grantedAt, "the rest of the record is kept");
+        assertEq(uint8(m.status), uint8(MembershipRegistry.Status.Cancelled));
+        assertFalse(registry.isActive(alice, tOpen));
+        assertFalse(registry.isRenewable(id));
+        // Still a token (revocable, counted), not renewable.
+        assertEq(registry.ownerOf(id), alice);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        vm.prank(mgr);
+        registry.renewSubscription(id, 1 days);
+        vm.prank(mgr);
+        registry.revoke(id, 1);
+        _grant(tOpen, alice);
+    }
+
     function test_cancel_byManagerFreesSeat() public {
         _credential(carol);
         _credential(stranger);
