@@ -145,6 +145,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     error NonexistentMembership(uint256 tokenId);
     /// @notice The membership was cancelled; it can only be revoked.
     error MembershipCancelled(uint256 tokenId);
+    /// @notice The membership is past its expiry: it cannot be transferred until renewed.
+    error MembershipExpired(uint256 tokenId);
     /// @notice The token's tier does not allow transfers (it is soulbound).
     error TransferNotAllowed(uint256 tokenId);
     /// @notice `to` already holds a membership of `tierId`.
@@ -520,6 +522,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     }
 
     /// @notice Transfers a token of a transferable tier (the recipient must be eligible and hold none of the tier).
+    ///         Only an active membership moves: a cancelled or expired one cannot be pushed onto an address, where it
+    ///         would only block that address's own grants.
     function transferFrom(address from, address to, uint256 tokenId) public {
         if (to == address(0)) revert ERC721InvalidReceiver(address(0));
         Packed storage slot = _memberships[tokenId];
@@ -532,6 +536,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         }
         uint256 tierId = tokenId >> 160;
         if (!_tiers[tierId].config.transferable) revert TransferNotAllowed(tokenId);
+        if ((m >> _STATUS_SHIFT) & 0xff == _CANCELLED) revert MembershipCancelled(tokenId);
+        if (block.timestamp >= m & _MASK40) revert MembershipExpired(tokenId);
         _requireNotPaused(tierId);
         delete _tokenApprovals[tokenId];
         if (to != from) {

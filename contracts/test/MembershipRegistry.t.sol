@@ -1161,6 +1161,46 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.balanceOf(alice), 1);
     }
 
+    /// Audit finding: a cancelled transferable membership could be pushed onto another address, which then could
+    /// not be granted (a whole grantBatch naming it reverted). An expired one did the same. Neither moves now, and
+    /// the grant goes through.
+    function test_transfer_deadMembershipCannotBePushedOntoOthers() public {
+        uint256 id = _grant(tOpen, alice);
+        vm.prank(alice);
+        registry.cancelSubscription(id);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        vm.prank(alice);
+        registry.transferFrom(alice, bob, id);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        vm.prank(alice);
+        registry.safeTransferFrom(alice, bob, id);
+        assertEq(registry.tokenIdOf(bob, tOpen), 0);
+
+        // Expired (not cancelled): the same.
+        uint256 cid = _grant(tOpen, carol);
+        vm.warp(registry.expiresAt(cid));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipExpired.selector, cid));
+        vm.prank(carol);
+        registry.transferFrom(carol, bob, cid);
+
+        // The would-be victim is granted in a batch as usual.
+        address[] memory hs = new address[](2);
+        hs[0] = bob;
+        hs[1] = stranger;
+        vm.prank(mgr);
+        registry.grantBatch(tOpen, hs);
+        assertTrue(registry.isActive(bob, tOpen));
+        assertEq(registry.tokenIdOf(bob, tOpen), _id(tOpen, bob));
+
+        // Renewed, the expired one moves again.
+        vm.prank(carol);
+        registry.renewSubscription(cid, 30 days);
+        address dave = makeAddr("dave");
+        vm.prank(carol);
+        registry.transferFrom(carol, dave, cid);
+        assertEq(registry.ownerOf(cid), dave);
+    }
+
     function test_transfer_approvals() public {
         uint256 id = _grant(tOpen, alice);
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InsufficientApproval.selector, carol, id));
