@@ -64,6 +64,17 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         uint256 deadline;
     }
 
+    /// @notice A delegated batch issuance of one type, signed off-chain by an issuer (EIP-712) and relayed by anyone
+    ///         (e.g. the Laurel service). The arrays are those of issueBatch.
+    struct BatchIssuance {
+        uint256 typeId;
+        uint256[] holdersAndExpiries; // entry i = holder | expiresAt << 160 (expiresAt 0 = the type's default)
+        bytes32[] evidenceHashes;
+        address issuer;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Constants
     // ------------------------------------------------------------------------------------------------
@@ -110,6 +121,10 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     /// @notice EIP-712 type hash of {Issuance}.
     bytes32 public constant ISSUANCE_TYPEHASH = keccak256(
         "Issuance(uint256 typeId,address holder,uint64 expiresAt,bytes32 evidenceHash,address issuer,uint256 nonce,uint256 deadline)"
+    );
+    /// @notice EIP-712 type hash of {BatchIssuance} (arrays encoded as the keccak-256 of their concatenated words).
+    bytes32 public constant BATCH_ISSUANCE_TYPEHASH = keccak256(
+        "BatchIssuance(uint256 typeId,uint256[] holdersAndExpiries,bytes32[] evidenceHashes,address issuer,uint256 nonce,uint256 deadline)"
     );
 
     // Record slot layout (one per token id).
@@ -212,6 +227,9 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     event Renounced(uint256 indexed tokenId);
     /// @notice Governed recovery moved a credential from a lost address to a new one.
     event Recovered(address indexed from, address indexed to, uint256 oldTokenId, uint256 newTokenId);
+    /// @notice `issuer` cancelled delegated-issuance nonces: bit i of `cancelled` is nonce `word * 256 + i`
+    ///         (only nonces this call took out of use; ones already used or cancelled are not set).
+    event NoncesCancelled(address indexed issuer, uint256 indexed word, uint256 cancelled);
 
     // ------------------------------------------------------------------------------------------------
     // Errors
@@ -322,6 +340,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     }
 
     /// @notice Replaces a type's policy. A cap may change but not appear or disappear; prerequisites must be earlier types.
+    ///         Every token of the type may render differently (name, URI), so ERC-4906 BatchMetadataUpdate covers the
+    ///         type's token-id range [typeId << 160, typeId << 160 | (2^160 - 1)].
     function updateType(uint256 typeId, TypePolicy calldata policy) external restricted {
         TypeState storage st = _requireType(typeId);
         bool wasCapped = _policies[typeId].maxSupply != 0;
@@ -330,6 +350,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         _policies[typeId] = policy;
         _syncType(typeId);
         emit TypeUpdated(typeId, policy);
+        emit BatchMetadataUpdate(typeId << 160, (typeId << 160) | type(uint160).max);
     }
 
     /// @notice Sets `account`'s roles for `typeId` (ROLE_ISSUER | ROLE_REVOKER; 0 removes them).
@@ -489,20 +510,42 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
     function issueBatch(uint256 typeId, uint256[] calldata holdersAndExpiries, bytes32[] calldata evidenceHashes)
         external
     {
-        uint256 n = holdersAndExpiries.length;
-        if (n == 0) revert EmptyBatch();
-        if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
-        if (evidenceHashes.length != n) revert LengthMismatch(n, evidenceHashes.length);
+        _issueBatch(typeId, msg.sender, holdersAndExpiries, evidenceHashes);
+    }
 
-        uint256 g = _issuerGrant(typeId, msg.sender, n);
-        uint256 data = _issuedBatchData(evidenceHashes);
-        uint256 mints = _mintAll(typeId, g, holdersAndExpiries, data);
-        if (g & _G_CAPPED != 0) _addSupply(typeId, mints);
-        bytes32 sig = IssuedBatch.selector;
-        address issuer = msg.sender;
-        assembly {
-            log3(data, add(0x80, shl(6, n)), sig, typeId, issuer)
-        }
+    /// @notice Issues a batch signed off-chain by `req.issuer` (EIP-712 over the type, both arrays, nonce and
+    ///         deadline; EOA or ERC-1271); anyone may relay. The signer is the issuer: its role is checked, its quota
+    ///         charged, and it is recorded as the issuer (records and IssuedBatch), exactly as issueBatch records
+    ///         its caller. Nonces are shared with issueWithSig.
+    function issueBatchWithSig(BatchIssuance calldata req, bytes calldata signature) external {
+        if (block.timestamp > req.deadline) revert SignatureExpired(req.deadline);
+        _useNonce(req.issuer, req.nonce);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    BATCH_ISSUANCE_TYPEHASH,
+                    req.typeId,
+                    _hashWords(req.holdersAndExpiries),
+                    _hashWords(req.evidenceHashes),
+                    req.issuer,
+                    req.nonce,
+                    req.deadline
+                )
+            )
+        );
+        if (!SignatureChecker.isValidSignatureNow(req.issuer, digest, signature)) revert InvalidSignature(req.issuer);
+        _issueBatch(req.typeId, req.issuer, req.holdersAndExpiries, req.evidenceHashes);
+    }
+
+    /// @notice Cancels one of the caller's outstanding delegated-issuance nonces: a signature with it (issueWithSig
+    ///         or issueBatchWithSig) then reverts with NonceAlreadyUsed. Cancelling a used nonce changes nothing.
+    function cancelNonce(uint256 nonce) external {
+        _cancelNonces(nonce >> 8, 1 << (nonce & 0xff));
+    }
+
+    /// @notice Cancels many of the caller's nonces at once: every nonce `word * 256 + i` whose bit i is set in `mask`.
+    function cancelNonces(uint256 word, uint256 mask) external {
+        _cancelNonces(word, mask);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -590,13 +633,15 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         emit MetadataUpdate(tokenId);
     }
 
-    /// @notice Reinstates a suspended credential.
+    /// @notice Reinstates a suspended credential. Like an issue, it needs the holder to hold a valid credential of
+    ///         every prerequisite type now (a pathway credential is not revived once a prerequisite lapsed).
     function reinstate(uint256 tokenId) external {
         uint256 typeId = tokenId >> 160;
         uint256 g = _requireRole(typeId, msg.sender, ROLE_REVOKER);
         if (_flags(g) & FLAG_SUSPENDABLE == 0) revert NotSuspendable(typeId);
         uint256 rec = _records[tokenId];
         if (_status(rec) != STATUS_SUSPENDED) revert CredentialNotSuspended(tokenId);
+        if (g & _G_HAS_PREREQS != 0) _checkPrerequisites(typeId, address(uint160(tokenId)));
         _records[tokenId] = _withStatus(rec, STATUS_ACTIVE, 0);
         emit Reinstated(tokenId, msg.sender);
         emit MetadataUpdate(tokenId);
@@ -604,6 +649,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
 
     /// @notice Extends an active credential's expiry; `newExpiresAt` 0 = the later of now and the current
     ///         expiry plus the type's default validity. Only within the renewal window and maximum validity.
+    ///         Like an issue, the holder must hold a valid credential of every prerequisite type now, and the
+    ///         renewal counts as one issuance against the caller's quota for the type.
     function renew(uint256 tokenId, uint64 newExpiresAt) external {
         uint256 typeId = tokenId >> 160;
         uint256 g = _requireRole(typeId, msg.sender, ROLE_ISSUER);
@@ -620,6 +667,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         }
         if (current == 0 || target <= current) revert ExpiryNotExtended(tokenId, current, target);
         _checkExpiry(g, target);
+        if (g & _G_HAS_PREREQS != 0) _checkPrerequisites(typeId, address(uint160(tokenId)));
+        if (g & _G_QUOTA != 0) _chargeQuota(typeId, msg.sender, _grantSlot(typeId, msg.sender), g, 1);
         _records[tokenId] = (rec & ~(_U40 << _R_EXPIRES_AT)) | (target << _R_EXPIRES_AT);
         emit Renewed(tokenId, msg.sender, uint64(target));
         emit MetadataUpdate(tokenId);
@@ -712,7 +761,8 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         return _grantKeys;
     }
 
-    /// @notice Issuances `issuer` may still make of `typeId` in the current period (type(uint256).max = no quota).
+    /// @notice Issuances (renewals count as issuances) `issuer` may still make of `typeId` in the current period
+    ///         (type(uint256).max = no quota).
     function quotaRemaining(uint256 typeId, address issuer) external view returns (uint256) {
         if (typeId >> 96 != 0) revert TypeIdOutOfRange(typeId);
         uint256 g = _grants[_grantKey(typeId, issuer)];
@@ -725,7 +775,7 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         return used >= limit ? 0 : limit - used;
     }
 
-    /// @notice Whether `issuer` has used `nonce` for a delegated issuance.
+    /// @notice Whether `issuer` has used (or cancelled) `nonce` for a delegated issuance.
     function nonceUsed(address issuer, uint256 nonce) external view returns (bool) {
         return _nonceBitmap[issuer][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }
@@ -884,13 +934,13 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
 
     /// Writes one record per entry, emits Transfer + Locked for each mint, and fills the event's entries.
     /// Returns the number of mints (in-place re-issues of expired credentials are not mints).
-    function _mintAll(uint256 typeId, uint256 g, uint256[] calldata entries, uint256 data)
+    function _mintAll(uint256 typeId, address issuer, uint256 g, uint256[] calldata entries, uint256 data)
         internal
         returns (uint256 mints)
     {
         // Record bits shared by the whole batch: issuer, issuedAt, status ACTIVE.
         uint256 base =
-            uint256(uint160(msg.sender)) | (block.timestamp << _R_ISSUED_AT) | (uint256(STATUS_ACTIVE) << _R_STATUS);
+            uint256(uint160(issuer)) | (block.timestamp << _R_ISSUED_AT) | (uint256(STATUS_ACTIVE) << _R_STATUS);
         uint256 defaultExpiry = _defaultExpiry(g);
         uint256 n = entries.length;
         for (uint256 i; i < n; ++i) {
@@ -935,22 +985,30 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         }
         if (g & _G_GLOBAL_PAUSED != 0) revert RegistryPaused();
         if (g & _G_TYPE_PAUSED != 0) revert TypePaused(typeId);
-        if (g & _G_QUOTA != 0) {
-            uint256 limit = (g >> _G_QUOTA_LIMIT) & _U32;
-            uint256 period = (g >> _G_QUOTA_PERIOD) & _U32;
-            uint256 used = (g >> _G_QUOTA_USED) & _U32;
-            uint256 start = (g >> _G_QUOTA_START) & _U40;
-            if (period != 0 && block.timestamp >= start + period) {
-                used = 0;
-                start = block.timestamp;
-            }
-            used += count;
-            if (used > limit) revert QuotaExhausted(typeId, issuer, limit);
-            g = (g & ~((_U32 << _G_QUOTA_USED) | (_U40 << _G_QUOTA_START))) | (used << _G_QUOTA_USED)
-                | (start << _G_QUOTA_START);
-            assembly {
-                sstore(gslot, g)
-            }
+        if (g & _G_QUOTA != 0) g = _chargeQuota(typeId, issuer, gslot, g, count);
+        return g;
+    }
+
+    /// Counts `count` issuances (or renewals) against the quota of grant `g` (at `gslot`), starting a new period
+    /// when the current one is over; reverts with QuotaExhausted past the limit. Returns the updated grant.
+    function _chargeQuota(uint256 typeId, address issuer, uint256 gslot, uint256 g, uint256 count)
+        internal
+        returns (uint256)
+    {
+        uint256 limit = (g >> _G_QUOTA_LIMIT) & _U32;
+        uint256 period = (g >> _G_QUOTA_PERIOD) & _U32;
+        uint256 used = (g >> _G_QUOTA_USED) & _U32;
+        uint256 start = (g >> _G_QUOTA_START) & _U40;
+        if (period != 0 && block.timestamp >= start + period) {
+            used = 0;
+            start = block.timestamp;
+        }
+        used += count;
+        if (used > limit) revert QuotaExhausted(typeId, issuer, limit);
+        g = (g & ~((_U32 << _G_QUOTA_USED) | (_U40 << _G_QUOTA_START))) | (used << _G_QUOTA_USED)
+            | (start << _G_QUOTA_START);
+        assembly {
+            sstore(gslot, g)
         }
         return g;
     }
@@ -999,6 +1057,54 @@ contract CredentialRegistry is AccessManaged, EIP712, IERC721, IERC721Metadata, 
         uint256 maxV = (g >> _G_MAX_VALIDITY) & _U40;
         if (maxV != 0 && expiry > block.timestamp + maxV) revert ExpiryBeyondMax(expiry, block.timestamp + maxV);
         return expiry;
+    }
+
+    /// The body of issueBatch and issueBatchWithSig, `issuer` being the caller or the signer.
+    function _issueBatch(
+        uint256 typeId,
+        address issuer,
+        uint256[] calldata holdersAndExpiries,
+        bytes32[] calldata evidenceHashes
+    ) internal {
+        uint256 n = holdersAndExpiries.length;
+        if (n == 0) revert EmptyBatch();
+        if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
+        if (evidenceHashes.length != n) revert LengthMismatch(n, evidenceHashes.length);
+
+        uint256 g = _issuerGrant(typeId, issuer, n);
+        uint256 data = _issuedBatchData(evidenceHashes);
+        uint256 mints = _mintAll(typeId, issuer, g, holdersAndExpiries, data);
+        if (g & _G_CAPPED != 0) _addSupply(typeId, mints);
+        bytes32 sig = IssuedBatch.selector;
+        assembly {
+            log3(data, add(0x80, shl(6, n)), sig, typeId, issuer)
+        }
+    }
+
+    function _cancelNonces(uint256 word, uint256 mask) internal {
+        uint256 bits = _nonceBitmap[msg.sender][word];
+        _nonceBitmap[msg.sender][word] = bits | mask;
+        emit NoncesCancelled(msg.sender, word, mask & ~bits);
+    }
+
+    /// EIP-712 encoding of an array of 32-byte words: the keccak-256 of their concatenation.
+    function _hashWords(uint256[] calldata words) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, words.length)
+            calldatacopy(ptr, words.offset, len)
+            h := keccak256(ptr, len)
+        }
+    }
+
+    /// EIP-712 encoding of a bytes32 array: the keccak-256 of the concatenated hashes.
+    function _hashWords(bytes32[] calldata words) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, words.length)
+            calldatacopy(ptr, words.offset, len)
+            h := keccak256(ptr, len)
+        }
     }
 
     function _useNonce(address issuer, uint256 nonce) internal {

@@ -145,6 +145,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     error NonexistentMembership(uint256 tokenId);
     /// @notice The membership was cancelled; it can only be revoked.
     error MembershipCancelled(uint256 tokenId);
+    /// @notice The membership is past its expiry: it cannot be transferred until renewed.
+    error MembershipExpired(uint256 tokenId);
     /// @notice The token's tier does not allow transfers (it is soulbound).
     error TransferNotAllowed(uint256 tokenId);
     /// @notice `to` already holds a membership of `tierId`.
@@ -159,6 +161,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     error TransferPolicyImmutable(uint256 tierId);
     /// @notice A tier change named the membership's current tier.
     error SameTier(uint256 tierId);
+    /// @notice MAX_MANAGERS (tier, account) manager entries exist already.
+    error TooManyManagers(uint256 max);
 
     // ------------------------------------------------------------------------------------------------------------
     // Constants and immutables
@@ -168,6 +172,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     uint256 public constant MAX_BATCH = 1000;
     /// @notice Largest number of credential types a tier may require.
     uint256 public constant MAX_CREDENTIAL_TYPES = 16;
+    /// @notice Most (tier, account) manager entries the registry keeps (a pause rewrites each one's pause copy).
+    uint256 public constant MAX_MANAGERS = 256;
     /// @notice Longest tier duration or single renewal, in seconds (100 years of 365 days).
     uint64 public constant MAX_DURATION = 100 * 365 days;
     /// @notice The credential registry consulted for tier eligibility.
@@ -175,12 +181,17 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
 
     uint256 private constant _MASK40 = (1 << 40) - 1;
     uint256 private constant _LOW96 = (1 << 96) - 1;
+    uint256 private constant _ADDR160 = (1 << 160) - 1;
     uint256 private constant _STATUS_SHIFT = 80;
     uint256 private constant _GRANTED_SHIFT = 40;
     uint256 private constant _OWNER_SHIFT = 96;
     uint256 private constant _ACTIVE = 1;
     uint256 private constant _CANCELLED = 2;
     uint256 private constant _GLOBAL_PAUSE_BIT = 1 << 255;
+    /// Manager word bits: the manager flag, and copies of the tier's and the registry's pause flags.
+    uint256 private constant _M_MANAGER = 1;
+    uint256 private constant _M_TIER_PAUSED = 2;
+    uint256 private constant _M_GLOBAL_PAUSED = 4;
 
     // ------------------------------------------------------------------------------------------------------------
     // Storage
@@ -196,8 +207,10 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     mapping(uint256 tierId => Tier) private _tiers;
     /// @dev tierId >> 7 => bits 0..127: tier (index & 127) paused; bit 255: registry paused.
     mapping(uint256 word => uint256) private _pauseWords;
-    /// @dev (tierId << 160 | account) => manager flag (one hash per lookup, like a token id).
-    mapping(uint256 managerKey => bool) private _tierManagers;
+    /// @dev (tierId << 160 | account) => manager word (one hash per lookup, like a token id): bit 0 manager, bit 1 a
+    ///      copy of the tier's pause flag, bit 2 a copy of the registry's; so a manager's renewal reads one slot for
+    ///      both its authority and the pauses. Every pause and unpause rewrites the copies it affects.
+    mapping(uint256 managerKey => uint256) private _tierManagers;
     /// @dev Owner => tier id => token id held by transfer (not the owner's own derived id).
     mapping(address owner => mapping(uint256 tierId => uint256)) private _received;
     /// @dev Owner => number of tokens held by transfer.
@@ -208,6 +221,9 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
     /// @dev Base URI; when set, tokenURI is baseURI + tokenId, else the tier's URI.
     string private _baseURI;
+    /// @dev Every manager key with the manager flag set; position + 1 in `_managerPos`.
+    uint256[] private _managerKeys;
+    mapping(uint256 managerKey => uint256 position) private _managerPos;
 
     /// @notice Deploys the registry governed by AccessManager `manager`, checking eligibility against `credentials_`;
     ///         `baseURI_` may be empty (tokenURI then falls back to the tier's URI).
@@ -267,7 +283,25 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     function setTierManager(uint256 tierId, address account, bool allowed) external restricted {
         if (!_tiers[tierId].config.exists) revert UnknownTier(tierId);
         if (account == address(0)) revert ZeroAddress();
-        _tierManagers[_managerKey(tierId, account)] = allowed;
+        uint256 key = _managerKey(tierId, account);
+        uint256 pos = _managerPos[key];
+        if (allowed) {
+            if (pos == 0) {
+                if (_managerKeys.length >= MAX_MANAGERS) revert TooManyManagers(MAX_MANAGERS);
+                _managerKeys.push(key);
+                _managerPos[key] = _managerKeys.length;
+            }
+            _tierManagers[key] = _M_MANAGER | _pauseCopy(tierId);
+        } else {
+            if (pos != 0) {
+                uint256 last = _managerKeys[_managerKeys.length - 1];
+                _managerKeys[pos - 1] = last;
+                _managerPos[last] = pos;
+                _managerKeys.pop();
+                delete _managerPos[key];
+            }
+            delete _tierManagers[key];
+        }
         emit TierManagerSet(tierId, account, allowed);
     }
 
@@ -333,6 +367,42 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     /// @dev Managers of the tier may use any duration in (0, MAX_DURATION]; the holder only where the tier is
     ///      renewable by holders, and only by exactly the tier's duration. Cancelled memberships cannot be renewed.
     function renewSubscription(uint256 tokenId, uint64 duration) external payable {
+        // Fast path: a manager of the tier renews an active membership, nothing paused, no payment, a valid duration.
+        // Two cold reads (the membership, the manager word with its pause copies) and one write; anything else (a
+        // holder's renewal, every rejection) takes the checks below, which revert with the precise error.
+        bytes32 subSig = SubscriptionUpdate.selector;
+        bytes32 renewedSig = Renewed.selector;
+        bytes32 metadataSig = MetadataUpdate.selector;
+        assembly {
+            if iszero(callvalue()) {
+                mstore(0x00, tokenId)
+                mstore(0x20, _memberships.slot)
+                let slot := keccak256(0x00, 0x40)
+                let m := sload(slot)
+                // The manager key of (tier, caller): tokenId's tier bits with the caller as the account.
+                mstore(0x00, or(and(tokenId, not(_ADDR160)), caller()))
+                mstore(0x20, _tierManagers.slot)
+                // Manager, and neither the tier nor the registry paused.
+                let managerUnpaused := eq(and(sload(keccak256(0x00, 0x40)), 7), _M_MANAGER)
+                let base := and(m, _MASK40)
+                if lt(base, timestamp()) { base := timestamp() }
+                let newExp := add(base, duration)
+                // 0 < duration <= MAX_DURATION in one comparison (duration - 1 wraps when 0).
+                if and(
+                    and(eq(and(shr(_STATUS_SHIFT, m), 0xff), _ACTIVE), managerUnpaused),
+                    and(lt(sub(duration, 1), MAX_DURATION), iszero(gt(newExp, _MASK40)))
+                ) {
+                    sstore(slot, or(and(m, not(_MASK40)), newExp))
+                    mstore(0x00, newExp)
+                    log2(0x00, 0x20, subSig, tokenId)
+                    mstore(0x00, caller())
+                    log2(0x00, 0x20, renewedSig, tokenId)
+                    mstore(0x00, tokenId)
+                    log1(0x00, 0x20, metadataSig)
+                    return(0, 0)
+                }
+            }
+        }
         if (msg.value != 0) revert PaymentNotAccepted(msg.value);
         Packed storage slot = _memberships[tokenId];
         uint256 m = slot.word;
@@ -340,7 +410,7 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         if (status == 0) revert NonexistentMembership(tokenId);
         uint256 tierId = tokenId >> 160;
         _requireNotPaused(tierId);
-        if (!_tierManagers[_managerKey(tierId, msg.sender)]) {
+        if (_tierManagers[_managerKey(tierId, msg.sender)] & _M_MANAGER == 0) {
             TierConfig storage c = _tiers[tierId].config;
             if (msg.sender != _ownerOf(tokenId, m)) {
                 if (c.holderRenewable) revert NotHolder(tokenId, msg.sender);
@@ -361,9 +431,11 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         slot.word = (m & ~_MASK40) | newExp;
         emit SubscriptionUpdate(tokenId, uint64(newExp));
         emit Renewed(tokenId, msg.sender);
+        emit MetadataUpdate(tokenId);
     }
 
-    /// @notice Cancels a membership (caller: its holder or a manager of its tier); no payment.
+    /// @notice Cancels a membership (caller: its holder or a manager of its tier); no payment. As ERC-5643 specifies,
+    ///         the cancelled subscription's expiration becomes 0 (`expiresAt` reads 0; SubscriptionUpdate(tokenId, 0)).
     function cancelSubscription(uint256 tokenId) external payable {
         if (msg.value != 0) revert PaymentNotAccepted(msg.value);
         Packed storage slot = _memberships[tokenId];
@@ -372,15 +444,16 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         if (status == 0) revert NonexistentMembership(tokenId);
         uint256 tierId = tokenId >> 160;
         _requireNotPaused(tierId);
-        if (!_tierManagers[_managerKey(tierId, msg.sender)] && msg.sender != _ownerOf(tokenId, m)) {
+        if (_tierManagers[_managerKey(tierId, msg.sender)] & _M_MANAGER == 0 && msg.sender != _ownerOf(tokenId, m)) {
             revert NotHolder(tokenId, msg.sender);
         }
         if (status == _CANCELLED) revert MembershipCancelled(tokenId);
-        slot.word = (m & ~(uint256(0xff) << _STATUS_SHIFT)) | (_CANCELLED << _STATUS_SHIFT);
+        slot.word = (m & ~((uint256(0xff) << _STATUS_SHIFT) | _MASK40)) | (_CANCELLED << _STATUS_SHIFT);
         unchecked {
             --_tiers[tierId].config.members;
         }
         emit Cancelled(tokenId, msg.sender);
+        emit SubscriptionUpdate(tokenId, 0);
         emit MetadataUpdate(tokenId);
     }
 
@@ -449,6 +522,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     }
 
     /// @notice Transfers a token of a transferable tier (the recipient must be eligible and hold none of the tier).
+    ///         Only an active membership moves: a cancelled or expired one cannot be pushed onto an address, where it
+    ///         would only block that address's own grants.
     function transferFrom(address from, address to, uint256 tokenId) public {
         if (to == address(0)) revert ERC721InvalidReceiver(address(0));
         Packed storage slot = _memberships[tokenId];
@@ -461,6 +536,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         }
         uint256 tierId = tokenId >> 160;
         if (!_tiers[tierId].config.transferable) revert TransferNotAllowed(tokenId);
+        if ((m >> _STATUS_SHIFT) & 0xff == _CANCELLED) revert MembershipCancelled(tokenId);
+        if (block.timestamp >= m & _MASK40) revert MembershipExpired(tokenId);
         _requireNotPaused(tierId);
         delete _tokenApprovals[tokenId];
         if (to != from) {
@@ -550,7 +627,7 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         return !_tiers[tokenId >> 160].config.transferable;
     }
 
-    /// @notice Expiry timestamp of a membership (it is active strictly before this time).
+    /// @notice Expiry timestamp of a membership (it is active strictly before this time); 0 once cancelled.
     function expiresAt(uint256 tokenId) external view returns (uint64) {
         uint256 m = _memberships[tokenId].word;
         if (m == 0) revert NonexistentMembership(tokenId);
@@ -624,12 +701,17 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
 
     /// @notice Whether `account` is a manager of `tierId`.
     function isTierManager(uint256 tierId, address account) external view returns (bool) {
-        return tierId <= type(uint96).max && _tierManagers[_managerKey(tierId, account)];
+        return tierId <= type(uint96).max && _tierManagers[_managerKey(tierId, account)] & _M_MANAGER != 0;
     }
 
     /// @notice Whether the whole registry is paused.
     function paused() external view returns (bool) {
         return _paused;
+    }
+
+    /// @notice Every (tier, account) manager entry, as `tierId << 160 | account`.
+    function managers() external view returns (uint256[] memory) {
+        return _managerKeys;
     }
 
     /// @notice Whether `tierId` itself is paused (independently of the global pause).
@@ -658,18 +740,39 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
         uint256 bit = 1 << (tierId & 127);
         uint256 w = _pauseWords[tierId >> 7];
         _pauseWords[tierId >> 7] = paused_ ? w | bit : w & ~bit;
+        // The tier's managers carry a copy of the flag.
+        uint256 n = _managerKeys.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 key = _managerKeys[i];
+            if (key >> 160 != tierId) continue;
+            uint256 mw = _tierManagers[key];
+            _tierManagers[key] = paused_ ? mw | _M_TIER_PAUSED : mw & ~_M_TIER_PAUSED;
+        }
         emit TierPauseSet(tierId, paused_);
     }
 
     function _setPaused(bool paused_) private {
         _paused = paused_;
-        // Mirror the flag into every pause word in use (one per 128 tiers) so hot paths read a single slot.
+        // Mirror the flag into every pause word in use (one per 128 tiers) and every manager word, so hot paths
+        // read a single slot.
         uint256 last = uint256(_tierCount) >> 7;
         for (uint256 i; i <= last; ++i) {
             uint256 w = _pauseWords[i];
             _pauseWords[i] = paused_ ? w | _GLOBAL_PAUSE_BIT : w & ~_GLOBAL_PAUSE_BIT;
         }
+        uint256 n = _managerKeys.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 key = _managerKeys[i];
+            uint256 mw = _tierManagers[key];
+            _tierManagers[key] = paused_ ? mw | _M_GLOBAL_PAUSED : mw & ~_M_GLOBAL_PAUSED;
+        }
         emit PauseSet(paused_);
+    }
+
+    /// The pause bits of a manager word of `tierId`, from the current pause state.
+    function _pauseCopy(uint256 tierId) private view returns (uint256 bits) {
+        if ((_pauseWords[tierId >> 7] >> (tierId & 127)) & 1 != 0) bits = _M_TIER_PAUSED;
+        if (_paused) bits |= _M_GLOBAL_PAUSED;
     }
 
     function _requireNotPaused(uint256 tierId) private view {
@@ -679,7 +782,7 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     }
 
     function _requireManager(uint256 tierId) private view {
-        if (!_tierManagers[_managerKey(tierId, msg.sender)]) revert NotTierManager(tierId, msg.sender);
+        if (_tierManagers[_managerKey(tierId, msg.sender)] & _M_MANAGER == 0) revert NotTierManager(tierId, msg.sender);
     }
 
     /// @dev Checks tier, pause and manager; reserves `n` seats; returns the tier config, the eligibility list and

@@ -294,7 +294,8 @@ contract CredentialHandler is Test {
         } catch {}
     }
 
-    function issueBatch(uint256 typeSeed, uint256 seed, uint256 nSeed) external step("issueBatch") {
+    /// An issuer's batch, sent by the issuer or (viaSig) signed by it and relayed by the outsider.
+    function issueBatch(uint256 typeSeed, uint256 seed, uint256 nSeed, bool viaSig) external step("issueBatch") {
         uint256 t = _type(typeSeed);
         uint256 n = 1 + (nSeed % 4);
         uint256[] memory entries = new uint256[](n);
@@ -322,12 +323,8 @@ contract CredentialHandler is Test {
         if (cfg[t].quota && !qok) ok = false;
         if (cfg[t].cap != 0 && _liveCount(t) + mints > cfg[t].cap) ok = false;
 
-        vm.prank(issuer);
-        bool success;
-        try reg.issueBatch(t, entries, ev) {
-            success = true;
-        } catch {}
-        _check(success, ok, "issueBatch");
+        bool success = viaSig ? _callIssueBatchWithSig(t, entries, ev) : _callIssueBatch(t, entries, ev);
+        _check(success, ok, viaSig ? "issueBatchWithSig" : "issueBatch");
         _done("issueBatch", success);
         if (success) {
             for (uint256 i; i < n; ++i) {
@@ -335,6 +332,52 @@ contract CredentialHandler is Test {
             }
             if (cfg[t].quota) _useQuota(n);
         }
+    }
+
+    function _callIssueBatch(uint256 t, uint256[] memory entries, bytes32[] memory ev) internal returns (bool success) {
+        vm.prank(issuer);
+        try reg.issueBatch(t, entries, ev) {
+            success = true;
+        } catch {}
+    }
+
+    function _callIssueBatchWithSig(uint256 t, uint256[] memory entries, bytes32[] memory ev)
+        internal
+        returns (bool success)
+    {
+        CredentialRegistry.BatchIssuance memory r = CredentialRegistry.BatchIssuance({
+            typeId: t,
+            holdersAndExpiries: entries,
+            evidenceHashes: ev,
+            issuer: issuer,
+            nonce: ++sigNonce,
+            deadline: block.timestamp
+        });
+        bytes memory sig = _signBatch(issuerPk, r);
+        vm.prank(outsider);
+        try reg.issueBatchWithSig(r, sig) {
+            success = true;
+        } catch {}
+    }
+
+    /// The issuer withdraws a signed issuance (single or batch) before it is relayed: it cancels the nonce, and the
+    /// relayed signature must then fail, whatever the model says of the issuance itself.
+    function cancelNonce(uint256 typeSeed, uint256 holderSeed, bool batch) external step("cancelNonce") {
+        uint256 t = _type(typeSeed);
+        address h = _pick(t, holderSeed, WANT_NOT_VALID);
+        uint256 nonce = sigNonce + 1;
+        vm.prank(issuer);
+        reg.cancelNonce(nonce);
+        bool success;
+        if (batch) {
+            uint256[] memory e = new uint256[](1);
+            e[0] = uint160(h);
+            success = _callIssueBatchWithSig(t, e, new bytes32[](1));
+        } else {
+            success = _callIssueWithSig(t, h, 0, holderSeed);
+        }
+        _check(success, false, "a relayed signature with a cancelled nonce");
+        _done("cancelNonce", !success && reg.nonceUsed(issuer, nonce));
     }
 
     function revoke(uint256 typeSeed, uint256 holderSeed, uint8 reason) external step("revoke") {
@@ -411,7 +454,7 @@ contract CredentialHandler is Test {
     function reinstate(uint256 typeSeed, uint256 holderSeed) external step("reinstate") {
         uint256 t = _type(typeSeed);
         uint256 id = _tid(t, _pick(t, holderSeed, WANT_SUSPENDED));
-        bool ok = !_paused(t) && cfg[t].flags & F_SUSPENDABLE != 0 && model[id].status == 2;
+        bool ok = !_paused(t) && cfg[t].flags & F_SUSPENDABLE != 0 && model[id].status == 2 && _prereqOk(t, id);
         vm.prank(revoker);
         bool success;
         try reg.reinstate(id) {
@@ -435,7 +478,10 @@ contract CredentialHandler is Test {
         bool ok = !_paused(t) && c.flags & F_RENEWABLE != 0 && r.status == 1
             && !(c.window != 0 && current > block.timestamp + c.window) && current != 0 && target > current
             && target > block.timestamp && target <= type(uint40).max
-            && !(c.maxValidity != 0 && target > block.timestamp + c.maxValidity);
+            && !(c.maxValidity != 0 && target > block.timestamp + c.maxValidity) && _prereqOk(t, id);
+        // A renewal counts against the issuer's quota like an issuance.
+        (bool qok,,) = _quotaAfter(1);
+        if (c.quota && !qok) ok = false;
         vm.prank(issuer);
         bool success;
         try reg.renew(id, uint64(explicitTarget)) {
@@ -443,7 +489,16 @@ contract CredentialHandler is Test {
         } catch {}
         _check(success, ok, "renew");
         _done("renew", success);
-        if (success) model[id].expiresAt = uint40(target);
+        if (success) {
+            model[id].expiresAt = uint40(target);
+            if (c.quota) _useQuota(1);
+        }
+    }
+
+    /// Whether the holder of `id` holds a valid credential of every prerequisite of `t` (renew and reinstate
+    /// re-check them, as an issue does).
+    function _prereqOk(uint256 t, uint256 id) internal view returns (bool) {
+        return !cfg[t].prereq || _validRec(model[_tid(T1, address(uint160(id)))]);
     }
 
     function renounce(uint256 typeSeed, uint256 holderSeed) external step("renounce") {
@@ -625,6 +680,23 @@ contract CredentialHandler is Test {
             bytes32[] memory ev = new bytes32[](1);
             vm.prank(caller);
             try reg.issueBatch(t, e, ev) {
+                success = true;
+            } catch {}
+        } else if (op == 2 && holderSeed % 2 == 0) {
+            // A batch signed by the outsider, claiming to be itself (no role) or the real issuer (wrong key).
+            uint256[] memory e = new uint256[](1);
+            e[0] = uint160(h);
+            CredentialRegistry.BatchIssuance memory r = CredentialRegistry.BatchIssuance({
+                typeId: t,
+                holdersAndExpiries: e,
+                evidenceHashes: new bytes32[](1),
+                issuer: cross ? issuer : outsider,
+                nonce: uint256(keccak256(abi.encode(opSeed, callerSeed))),
+                deadline: block.timestamp
+            });
+            bytes memory sig = _signBatch(outsiderPk, r);
+            vm.prank(caller);
+            try reg.issueBatchWithSig(r, sig) {
                 success = true;
             } catch {}
         } else if (op == 2) {
@@ -815,8 +887,8 @@ contract CredentialHandler is Test {
     // EIP-712
     // ---------------------------------------------------------------------------------------------
 
-    function _sign(uint256 pk, CredentialRegistry.Issuance memory r) internal view returns (bytes memory) {
-        bytes32 domain = keccak256(
+    function _domain() internal view returns (bytes32) {
+        return keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
                 keccak256("Laurel CredentialRegistry"),
@@ -825,6 +897,26 @@ contract CredentialHandler is Test {
                 address(reg)
             )
         );
+    }
+
+    function _signBatch(uint256 pk, CredentialRegistry.BatchIssuance memory r) internal view returns (bytes memory) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                reg.BATCH_ISSUANCE_TYPEHASH(),
+                r.typeId,
+                keccak256(abi.encodePacked(r.holdersAndExpiries)),
+                keccak256(abi.encodePacked(r.evidenceHashes)),
+                r.issuer,
+                r.nonce,
+                r.deadline
+            )
+        );
+        (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(pk, keccak256(abi.encodePacked("\x19\x01", _domain(), structHash)));
+        return abi.encodePacked(rr, ss, v);
+    }
+
+    function _sign(uint256 pk, CredentialRegistry.Issuance memory r) internal view returns (bytes memory) {
+        bytes32 domain = _domain();
         bytes32 structHash = keccak256(
             abi.encode(
                 reg.ISSUANCE_TYPEHASH(), r.typeId, r.holder, r.expiresAt, r.evidenceHash, r.issuer, r.nonce, r.deadline
@@ -844,7 +936,7 @@ contract CredentialInvariantsTest is CredentialBase {
         super.setUp();
         handler = new CredentialHandler(reg, [governor, pauser, recovery, issuer, revoker, outsider]);
         targetContract(address(handler));
-        bytes4[] memory sel = new bytes4[](14);
+        bytes4[] memory sel = new bytes4[](15);
         sel[0] = CredentialHandler.issue.selector;
         sel[1] = CredentialHandler.issueBatch.selector;
         sel[2] = CredentialHandler.revoke.selector;
@@ -859,6 +951,7 @@ contract CredentialInvariantsTest is CredentialBase {
         sel[11] = CredentialHandler.warp.selector;
         sel[12] = CredentialHandler.tryTransfer.selector;
         sel[13] = CredentialHandler.unauthorized.selector;
+        sel[14] = CredentialHandler.cancelNonce.selector;
         targetSelector(StdInvariant.FuzzSelector({addr: address(handler), selectors: sel}));
     }
 

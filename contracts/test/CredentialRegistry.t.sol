@@ -462,6 +462,29 @@ contract CredentialRegistryTest is CredentialBase {
         reg.issue(t1, makeAddr("dave"), 0, bytes32(0));
     }
 
+    /// Audit finding: updateType changes every token's tokenURI (a type URI, the name in the metadata) with no
+    /// ERC-4906 event. It now emits BatchMetadataUpdate over exactly the type's token-id range.
+    function test_updateType_emitsBatchMetadataUpdateOverTheTypeRange() public {
+        uint256 t2 = _defineType(_policy("Second"));
+        uint256 id = _issue(t2, alice);
+        CredentialRegistry.TypePolicy memory p = _policy("Second, renamed");
+        p.uri = "ipfs://second-v2";
+        uint256 from = t2 << 160;
+        uint256 to = (t2 << 160) | type(uint160).max;
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit CredentialRegistry.TypeUpdated(t2, p);
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit IERC4906.BatchMetadataUpdate(from, to);
+        vm.prank(governor);
+        reg.updateType(t2, p);
+        assertEq(reg.tokenURI(id), "ipfs://second-v2");
+        // The range holds every token id of the type and none of another.
+        assertTrue(from <= id && id <= to);
+        assertEq(reg.tokenIdOf(address(type(uint160).max), t2), to);
+        assertGt(reg.tokenIdOf(address(0), t2 + 1), to);
+        assertLt(reg.tokenIdOf(address(type(uint160).max), t1), from);
+    }
+
     function test_updateType_rejections() public {
         CredentialRegistry.TypePolicy memory p = _policy("X");
         vm.prank(governor);
@@ -1293,6 +1316,11 @@ contract CredentialRegistryTest is CredentialBase {
         vm.prank(outsider);
         vm.expectRevert(expected);
         reg.issueWithSig(r, sig);
+        CredentialRegistry.BatchIssuance memory b = _batchRequest(t, _one(carol), sigIssuer, 2);
+        bytes memory bsig = _signBatch(pk, b);
+        vm.prank(outsider);
+        vm.expectRevert(expected);
+        reg.issueBatchWithSig(b, bsig);
         vm.prank(revoker);
         vm.expectRevert(expected);
         reg.reinstate(idB);
@@ -1576,6 +1604,243 @@ contract CredentialRegistryTest is CredentialBase {
         vm.prank(outsider);
         vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.QuotaExhausted.selector, t, sigIssuer, 1));
         reg.issueWithSig(r, _sign(pk, r));
+    }
+
+    // =============================================================================================
+    // cancelling nonces (audit finding: an issuer could not cancel an outstanding signed issuance)
+    // =============================================================================================
+
+    function test_cancelNonce_signatureWithItReverts() public {
+        (address sigIssuer, uint256 pk) = makeAddrAndKey("sigIssuer");
+        _grant(t1, sigIssuer, ISSUER);
+        CredentialRegistry.Issuance memory r = _request(t1, alice, sigIssuer, 7);
+        bytes memory sig = _sign(pk, r);
+        address[] memory hs = _holders(3, 77);
+        CredentialRegistry.BatchIssuance memory b = _batchRequest(t1, hs, sigIssuer, 8);
+        bytes memory bsig = _signBatch(pk, b);
+
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit CredentialRegistry.NoncesCancelled(sigIssuer, 0, 1 << 7);
+        vm.prank(sigIssuer);
+        reg.cancelNonce(7);
+        assertTrue(reg.nonceUsed(sigIssuer, 7));
+        assertFalse(reg.nonceUsed(sigIssuer, 8));
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, sigIssuer, 7));
+        reg.issueWithSig(r, sig);
+
+        vm.prank(sigIssuer);
+        reg.cancelNonce(8);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, sigIssuer, 8));
+        reg.issueBatchWithSig(b, bsig);
+        assertFalse(reg.isValid(alice, t1));
+        assertFalse(reg.isValid(hs[0], t1));
+
+        // Cancelling again (or a used nonce) changes nothing and says so: no bit newly cancelled.
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit CredentialRegistry.NoncesCancelled(sigIssuer, 0, 0);
+        vm.prank(sigIssuer);
+        reg.cancelNonce(7);
+
+        // Nonces are per signer: someone else cancelling "nonce 9" does not touch the issuer's.
+        CredentialRegistry.Issuance memory r9 = _request(t1, bob, sigIssuer, 9);
+        vm.prank(outsider);
+        reg.cancelNonce(9);
+        assertTrue(reg.nonceUsed(outsider, 9));
+        vm.prank(outsider);
+        reg.issueWithSig(r9, _sign(pk, r9));
+        assertTrue(reg.isValid(bob, t1));
+    }
+
+    function test_cancelNonces_wordMask() public {
+        (address sigIssuer, uint256 pk) = makeAddrAndKey("sigIssuer");
+        _grant(t1, sigIssuer, ISSUER);
+        // Nonce 256 * 3 + 1 used by a relayed issuance; then word 3 cancelled with bits 0, 1 and 255.
+        CredentialRegistry.Issuance memory used = _request(t1, alice, sigIssuer, 769);
+        vm.prank(outsider);
+        reg.issueWithSig(used, _sign(pk, used));
+        uint256 mask = 1 | 2 | (1 << 255);
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit CredentialRegistry.NoncesCancelled(sigIssuer, 3, 1 | (1 << 255)); // 769 was already used
+        vm.prank(sigIssuer);
+        reg.cancelNonces(3, mask);
+        assertTrue(reg.nonceUsed(sigIssuer, 768));
+        assertTrue(reg.nonceUsed(sigIssuer, 1023));
+        assertFalse(reg.nonceUsed(sigIssuer, 770));
+        assertFalse(reg.nonceUsed(sigIssuer, 1024));
+        CredentialRegistry.Issuance memory r = _request(t1, bob, sigIssuer, 1023);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, sigIssuer, 1023));
+        reg.issueWithSig(r, _sign(pk, r));
+        r = _request(t1, bob, sigIssuer, 770);
+        vm.prank(outsider);
+        reg.issueWithSig(r, _sign(pk, r));
+    }
+
+    // =============================================================================================
+    // issueBatchWithSig (audit finding: a relayer could not submit an issuer's signed batch)
+    // =============================================================================================
+
+    function test_issueBatchWithSig_typehash() public view {
+        assertEq(reg.BATCH_ISSUANCE_TYPEHASH(), BATCH_ISSUANCE_TYPEHASH);
+    }
+
+    function test_issueBatchWithSig_issuesAllWithSignerAsIssuer() public {
+        (address sigIssuer, uint256 pk) = makeAddrAndKey("sigIssuer");
+        _grant(t1, sigIssuer, ISSUER);
+        address[] memory hs = _holders(3, 5);
+        CredentialRegistry.BatchIssuance memory b = _batchRequest(t1, hs, sigIssuer, 11);
+        b.holdersAndExpiries[1] |= (block.timestamp + 10 days) << 160; // one explicit expiry
+        bytes memory sig = _signBatch(pk, b);
+        uint256[] memory resolved = new uint256[](3);
+        for (uint256 i; i < 3; ++i) {
+            resolved[i] = uint160(hs[i]) | ((i == 1 ? block.timestamp + 10 days : block.timestamp + 365 days) << 160);
+        }
+        for (uint256 i; i < 3; ++i) {
+            vm.expectEmit(true, true, true, true, address(reg));
+            emit IERC721.Transfer(address(0), hs[i], _tid(t1, hs[i]));
+            vm.expectEmit(true, true, true, true, address(reg));
+            emit IERC5192.Locked(_tid(t1, hs[i]));
+        }
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit CredentialRegistry.IssuedBatch(t1, sigIssuer, resolved, b.evidenceHashes);
+        vm.prank(outsider);
+        reg.issueBatchWithSig(b, sig);
+        for (uint256 i; i < 3; ++i) {
+            CredentialRegistry.Credential memory c = reg.credentialOf(hs[i], t1);
+            assertEq(c.issuer, sigIssuer);
+            assertEq(c.issuedAt, block.timestamp);
+            assertEq(c.expiresAt, resolved[i] >> 160);
+            assertTrue(c.valid);
+        }
+        assertTrue(reg.nonceUsed(sigIssuer, 11));
+        // Replay: the nonce is used (shared with issueWithSig).
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, sigIssuer, 11));
+        reg.issueBatchWithSig(b, sig);
+        CredentialRegistry.Issuance memory r = _request(t1, alice, sigIssuer, 11);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, sigIssuer, 11));
+        reg.issueWithSig(r, _sign(pk, r));
+    }
+
+    function test_issueBatchWithSig_rejections() public {
+        (address sigIssuer, uint256 pk) = makeAddrAndKey("sigIssuer");
+        (address stranger, uint256 strangerPk) = makeAddrAndKey("stranger");
+        _grant(t1, sigIssuer, ISSUER);
+        address[] memory hs = _holders(2, 6);
+        CredentialRegistry.BatchIssuance memory b = _batchRequest(t1, hs, sigIssuer, 1);
+        bytes memory good = _signBatch(pk, b);
+        bytes memory invalid = abi.encodeWithSelector(CredentialRegistry.InvalidSignature.selector, sigIssuer);
+
+        // Wrong signer.
+        vm.prank(outsider);
+        vm.expectRevert(invalid);
+        reg.issueBatchWithSig(b, _signBatch(strangerPk, b));
+
+        // Tampered after signing: a holder, an expiry, an evidence hash, an appended entry, the type, the nonce.
+        b.holdersAndExpiries[0] = uint160(outsider);
+        vm.prank(outsider);
+        vm.expectRevert(invalid);
+        reg.issueBatchWithSig(b, good);
+        b.holdersAndExpiries[0] = uint160(hs[0]) | ((block.timestamp + 1 days) << 160);
+        vm.prank(outsider);
+        vm.expectRevert(invalid);
+        reg.issueBatchWithSig(b, good);
+        b.holdersAndExpiries[0] = uint160(hs[0]);
+        b.evidenceHashes[1] = bytes32(uint256(1));
+        vm.prank(outsider);
+        vm.expectRevert(invalid);
+        reg.issueBatchWithSig(b, good);
+        b.evidenceHashes = _evidence(2, 1);
+        CredentialRegistry.BatchIssuance memory longer = _batchRequest(t1, _holders(3, 6), sigIssuer, 1);
+        longer.evidenceHashes[0] = b.evidenceHashes[0];
+        longer.evidenceHashes[1] = b.evidenceHashes[1];
+        vm.prank(outsider);
+        vm.expectRevert(invalid);
+        reg.issueBatchWithSig(longer, good);
+        uint256 t2 = _defineType(_policy("Other"));
+        _grant(t2, sigIssuer, ISSUER);
+        b.typeId = t2;
+        vm.prank(outsider);
+        vm.expectRevert(invalid);
+        reg.issueBatchWithSig(b, good);
+        b.typeId = t1;
+        b.nonce = 2;
+        vm.prank(outsider);
+        vm.expectRevert(invalid);
+        reg.issueBatchWithSig(b, good);
+        b.nonce = 1;
+
+        // Expired deadline (the deadline itself is still fine).
+        vm.warp(b.deadline + 1);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.SignatureExpired.selector, b.deadline));
+        reg.issueBatchWithSig(b, good);
+        vm.warp(b.deadline);
+
+        // A signer without the issuer role, and the batch shape rules of issueBatch.
+        CredentialRegistry.BatchIssuance memory bs = _batchRequest(t1, hs, stranger, 1);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NotIssuer.selector, t1, stranger));
+        reg.issueBatchWithSig(bs, _signBatch(strangerPk, bs));
+        CredentialRegistry.BatchIssuance memory empty = _batchRequest(t1, new address[](0), sigIssuer, 3);
+        vm.prank(outsider);
+        vm.expectRevert(_err(CredentialRegistry.EmptyBatch.selector));
+        reg.issueBatchWithSig(empty, _signBatch(pk, empty));
+        CredentialRegistry.BatchIssuance memory odd = _batchRequest(t1, hs, sigIssuer, 3);
+        odd.evidenceHashes = new bytes32[](1);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.LengthMismatch.selector, 2, 1));
+        reg.issueBatchWithSig(odd, _signBatch(pk, odd));
+        // Failed requests left their nonces unused; the untampered request goes through.
+        assertFalse(reg.nonceUsed(sigIssuer, 1));
+        assertFalse(reg.nonceUsed(sigIssuer, 3));
+        vm.prank(outsider);
+        reg.issueBatchWithSig(b, good);
+        assertTrue(reg.isValid(hs[1], t1));
+    }
+
+    function test_issueBatchWithSig_quotaChargedToSigner() public {
+        CredentialRegistry.TypePolicy memory p = _policy("Quota");
+        p.quotaLimit = 3;
+        p.quotaPeriod = 1 days;
+        uint256 t = _defineType(p);
+        (address sigIssuer, uint256 pk) = makeAddrAndKey("sigIssuer");
+        _grant(t, sigIssuer, ISSUER);
+        _grant(t, outsider, ISSUER); // the relayer is an issuer too: its own quota is not touched
+        CredentialRegistry.BatchIssuance memory b = _batchRequest(t, _holders(2, 8), sigIssuer, 1);
+        vm.prank(outsider);
+        reg.issueBatchWithSig(b, _signBatch(pk, b));
+        assertEq(reg.quotaRemaining(t, sigIssuer), 1);
+        assertEq(reg.quotaRemaining(t, outsider), 3);
+        b = _batchRequest(t, _holders(2, 9), sigIssuer, 2);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.QuotaExhausted.selector, t, sigIssuer, 3));
+        reg.issueBatchWithSig(b, _signBatch(pk, b));
+    }
+
+    function test_issueBatchWithSig_erc1271Wallet() public {
+        (address owner, uint256 ownerPk) = makeAddrAndKey("walletOwner");
+        (, uint256 strangerPk) = makeAddrAndKey("stranger");
+        ERC1271Wallet wallet = new ERC1271Wallet(owner);
+        _grant(t1, address(wallet), ISSUER);
+        address[] memory hs = _holders(2, 10);
+        CredentialRegistry.BatchIssuance memory b = _batchRequest(t1, hs, address(wallet), 1);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.InvalidSignature.selector, address(wallet)));
+        reg.issueBatchWithSig(b, _signBatch(strangerPk, b));
+        vm.prank(outsider);
+        reg.issueBatchWithSig(b, _signBatch(ownerPk, b));
+        assertEq(reg.credentialOf(hs[1], t1).issuer, address(wallet));
+        // A contract signer cancels its nonces itself.
+        vm.prank(address(wallet));
+        reg.cancelNonce(2);
+        CredentialRegistry.BatchIssuance memory b2 = _batchRequest(t1, _holders(1, 11), address(wallet), 2);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, address(wallet), 2));
+        reg.issueBatchWithSig(b2, _signBatch(ownerPk, b2));
     }
 
     // =============================================================================================
@@ -1942,6 +2207,85 @@ contract CredentialRegistryTest is CredentialBase {
         vm.prank(issuer);
         reg.renew(id, 0);
         assertEq(reg.recordOf(id).expiresAt, T0 + 730 days);
+    }
+
+    /// Audit finding: renew and reinstate revived a pathway credential whose prerequisite had been revoked,
+    /// while re-issue re-checks prerequisites. Both now check them as an issue does.
+    function test_renewAndReinstate_recheckPrerequisites() public {
+        uint256 t2 = _prereqType(); // needs a valid t1
+        _issue(t1, alice);
+        uint256 id = _issue(t2, alice);
+        _revoke(_tid(t1, alice), 1);
+        vm.warp(T0 + 340 days); // inside t2's renewal window
+
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.MissingPrerequisite.selector, alice, t1));
+        reg.renew(id, 0);
+
+        _suspend(id, 4);
+        vm.prank(revoker);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.MissingPrerequisite.selector, alice, t1));
+        reg.reinstate(id);
+        assertFalse(reg.isValid(alice, t2));
+
+        // Once the holder holds a valid prerequisite again, both work.
+        _issue(t1, alice); // t1 allows re-issue after revocation
+        vm.prank(revoker);
+        reg.reinstate(id);
+        vm.prank(issuer);
+        reg.renew(id, 0);
+        assertEq(reg.recordOf(id).expiresAt, T0 + 730 days);
+        assertTrue(reg.isValid(alice, t2));
+
+        // An expired prerequisite does not count either (renewal after t2's own expiry).
+        vm.warp(T0 + 340 days + 366 days); // t1 re-issued at T0 + 340 d expired; t2 still valid until T0 + 730 d
+        assertFalse(reg.isValid(alice, t1));
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.MissingPrerequisite.selector, alice, t1));
+        reg.renew(id, 0);
+    }
+
+    /// Audit finding: renewals were bounded by no quota. A renewal now counts as one issuance against the
+    /// renewing issuer's quota for the type, in the same period bookkeeping as issue.
+    function test_renew_countsAgainstIssuerQuota() public {
+        CredentialRegistry.TypePolicy memory p = _policy("Quota");
+        p.quotaLimit = 3;
+        p.quotaPeriod = 30 days;
+        p.renewalWindow = 0; // renew any time
+        p.maxValidity = 0;
+        uint256 t = _defineType(p);
+        uint256 a = _issue(t, alice);
+        uint256 b = _issue(t, bob);
+        assertEq(reg.quotaRemaining(t, issuer), 1);
+
+        vm.prank(issuer);
+        reg.renew(a, 0);
+        assertEq(reg.quotaRemaining(t, issuer), 0);
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.QuotaExhausted.selector, t, issuer, 3));
+        reg.renew(b, 0);
+        // Issuing is blocked by the same counter.
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.QuotaExhausted.selector, t, issuer, 3));
+        reg.issue(t, carol, 0, bytes32(0));
+
+        // Another issuer renews on its own quota.
+        _grant(t, issuer2, ISSUER);
+        vm.prank(issuer2);
+        reg.renew(b, 0);
+        assertEq(reg.quotaRemaining(t, issuer2), 2);
+        assertEq(reg.recordOf(b).issuer, issuer); // the record keeps the original issuer
+
+        // A failed renewal uses no quota; a new period resets it.
+        vm.warp(T0 + 30 days);
+        assertEq(reg.quotaRemaining(t, issuer), 3);
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.CredentialNotActive.selector, _tid(t, carol)));
+        reg.renew(_tid(t, carol), 0);
+        assertEq(reg.quotaRemaining(t, issuer), 3);
+        vm.prank(issuer);
+        reg.renew(b, 0);
+        assertEq(reg.quotaRemaining(t, issuer), 2);
     }
 
     // =============================================================================================

@@ -183,6 +183,17 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         return model[id].exists && cfg[id >> 160].transferable;
     }
 
+    /// @dev An active membership (not cancelled, before its expiry): the only kind a transfer moves.
+    function _isActiveNow(uint256 id) internal view returns (bool) {
+        return _isLive(id) && block.timestamp < model[id].expiresAt;
+    }
+
+    /// @dev Seven times in eight of the steered picks an active transferable token (the rest: any existing
+    ///      transferable one, cancelled or expired, which must not move).
+    function _movable(uint256 id) internal view returns (bool) {
+        return _existsTransferable(id) && _isActiveNow(id);
+    }
+
     function _grantable(uint256 id) internal view returns (bool) {
         return _grantOk(id >> 160, address(uint160(id)));
     }
@@ -433,6 +444,7 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         Expect memory e = _expect();
         _add(e, _t(IERC5643.SubscriptionUpdate.selector, bytes32(id)), abi.encode(uint64(newExp)));
         _add(e, _t(MembershipRegistry.Renewed.selector, bytes32(id)), abi.encode(who));
+        _add(e, _t(IERC4906.MetadataUpdate.selector), abi.encode(id));
         _settle("renew", success, ok, e);
         if (success) model[id].expiresAt = uint64(newExp);
     }
@@ -459,6 +471,7 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         Expect memory e = _expect();
         _add(e, _t(IERC5643.SubscriptionUpdate.selector, bytes32(id)), abi.encode(uint64(newExp)));
         _add(e, _t(MembershipRegistry.Renewed.selector, bytes32(id)), abi.encode(caller));
+        _add(e, _t(IERC4906.MetadataUpdate.selector), abi.encode(id));
         _settle("holderRenew", success, ok, e);
         if (success) model[id].expiresAt = uint64(newExp);
     }
@@ -480,9 +493,11 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         } catch {}
         Expect memory e = _expect();
         _add(e, _t(MembershipRegistry.Cancelled.selector, bytes32(id), _b(caller)), "");
+        _add(e, _t(IERC5643.SubscriptionUpdate.selector, bytes32(id)), abi.encode(uint64(0)));
         _add(e, _t(IERC4906.MetadataUpdate.selector), abi.encode(id));
         _settle("cancel", success, ok, e);
-        if (success) model[id].cancelled = true;
+        // ERC-5643: a cancelled subscription's expiration is 0.
+        if (success) (model[id].cancelled, model[id].expiresAt) = (true, 0);
     }
 
     /// @notice Revokes (burns) a membership, live or cancelled (half the time preferring a cancelled one, so they
@@ -549,10 +564,10 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
         return (id, nt);
     }
 
-    /// @notice Transfers a token as its owner (steered: a transferable token to an actor who may receive it);
-    ///         must fail for locked tiers.
+    /// @notice Transfers a token as its owner (steered: an active transferable token to an actor who may receive
+    ///         it); must fail for locked tiers and for cancelled or expired memberships.
     function transfer(uint256 seed, uint256 toSeed, bool safe) external step("transfer") {
-        uint256 id = _pick(seed, _existsTransferable);
+        uint256 id = _pick(seed, uint256(keccak256(abi.encode(seed, "dead"))) % 8 == 0 ? _existsTransferable : _movable);
         uint256 t = id >> 160;
         Rec memory r = model[id];
         address from = r.exists ? r.owner : address(uint160(id));
@@ -566,7 +581,7 @@ contract MembershipHandler is CommonBase, StdCheats, StdUtils {
                 }
             }
         }
-        bool ok = r.exists && cfg[t].transferable && !_isPaused(t)
+        bool ok = r.exists && cfg[t].transferable && _isActiveNow(id) && !_isPaused(t)
             && (to == from || (_heldId(to, t) == 0 && _eligible(to, t)));
         vm.recordLogs();
         vm.prank(from);

@@ -749,6 +749,104 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.expiresAt(id), type(uint40).max);
     }
 
+    /// Audit finding: a renewal changes the token's metadata (its expiry) but emitted no ERC-4906 MetadataUpdate.
+    /// Both renewal paths (a manager's, a holder's) now emit SubscriptionUpdate, Renewed and MetadataUpdate.
+    function test_renew_emitsMetadataUpdate() public {
+        uint256 id = _grant(tOpen, alice);
+        uint64 exp = registry.expiresAt(id);
+        vm.expectEmit(address(registry));
+        emit IERC5643.SubscriptionUpdate(id, exp + 5 days);
+        vm.expectEmit(address(registry));
+        emit MembershipRegistry.Renewed(id, mgr);
+        vm.expectEmit(address(registry));
+        emit IERC4906.MetadataUpdate(id);
+        vm.prank(mgr);
+        registry.renewSubscription(id, 5 days);
+
+        vm.expectEmit(address(registry));
+        emit IERC5643.SubscriptionUpdate(id, exp + 35 days);
+        vm.expectEmit(address(registry));
+        emit MembershipRegistry.Renewed(id, alice);
+        vm.expectEmit(address(registry));
+        emit IERC4906.MetadataUpdate(id);
+        vm.prank(alice);
+        registry.renewSubscription(id, 30 days);
+    }
+
+    /// A manager's renewal reads the pause flags from copies in the manager's own word: every pause and unpause,
+    /// and every manager set while paused, must keep them right.
+    function test_renew_managerPauseCopiesFollowEveryPause() public {
+        uint256 id = _grant(tOpen, alice);
+        vm.prank(pauser);
+        registry.pauseTier(tOpen);
+        // A manager made while the tier is paused starts paused too.
+        vm.prank(governor);
+        registry.setTierManager(tOpen, carol, true);
+        address[2] memory ms = [mgr, carol];
+        for (uint256 i; i < 2; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.TierPaused.selector, tOpen));
+            vm.prank(ms[i]);
+            registry.renewSubscription(id, 1 days);
+        }
+        // Another tier's managers are not affected.
+        uint256 other = _grant(tLocked, bob);
+        vm.prank(mgr);
+        registry.renewSubscription(other, 1 days);
+        vm.prank(pauser);
+        registry.pause();
+        vm.prank(governor);
+        registry.unpauseTier(tOpen);
+        for (uint256 i; i < 2; ++i) {
+            vm.expectRevert(MembershipRegistry.RegistryPaused.selector);
+            vm.prank(ms[i]);
+            registry.renewSubscription(id, 1 days);
+        }
+        vm.expectRevert(MembershipRegistry.RegistryPaused.selector);
+        vm.prank(mgr);
+        registry.renewSubscription(other, 1 days);
+        vm.prank(governor);
+        registry.unpause();
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(ms[i]);
+            registry.renewSubscription(id, 1 days);
+        }
+        // A removed manager can no longer renew, paused or not; re-adding it restores it.
+        vm.prank(governor);
+        registry.setTierManager(tOpen, carol, false);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.NotHolder.selector, id, carol));
+        vm.prank(carol);
+        registry.renewSubscription(id, 1 days);
+        vm.prank(governor);
+        registry.setTierManager(tOpen, carol, true);
+        vm.prank(carol);
+        registry.renewSubscription(id, 1 days);
+    }
+
+    function test_setTierManager_enumeratedAndCapped() public {
+        uint256[] memory keys = registry.managers();
+        assertEq(keys.length, 4); // mgr on three tiers, mgr2 on tOpen
+        assertEq(keys[0], _id(tLocked, mgr));
+        vm.startPrank(governor);
+        registry.setTierManager(tLocked, mgr, true); // again: no second entry
+        assertEq(registry.managers().length, 4);
+        registry.setTierManager(tLocked, mgr, false);
+        keys = registry.managers();
+        assertEq(keys.length, 3);
+        assertEq(keys[0], _id(tOpen, mgr2)); // the last entry took the removed one's place
+        registry.setTierManager(tLocked, carol, false); // not a manager: nothing to remove
+        assertEq(registry.managers().length, 3);
+        uint256 max = registry.MAX_MANAGERS();
+        for (uint256 i = 3; i < max; ++i) {
+            registry.setTierManager(tLocked, address(uint160(0x1000 + i)), true);
+        }
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.TooManyManagers.selector, max));
+        registry.setTierManager(tLocked, carol, true);
+        registry.setTierManager(tLocked, address(uint160(0x1003)), false);
+        registry.setTierManager(tLocked, carol, true);
+        vm.stopPrank();
+        assertEq(registry.managers().length, max);
+    }
+
     // ------------------------------------------------------------------ cancel
 
     function test_cancel_byHolder() public {
@@ -765,6 +863,38 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.balanceOf(alice), 1);
         assertEq(registry.memberCount(tLocked), 0);
         assertFalse(registry.isRenewable(id));
+    }
+
+    /// Audit finding: cancelSubscription left expiresAt in the future and emitted no SubscriptionUpdate. ERC-5643:
+    /// SubscriptionUpdate MUST be emitted whenever the expiration changes, and a cancelled subscription's
+    /// expiration is 0.
+    function test_cancel_erc5643ExpirationBecomesZero() public {
+        uint256 id = _grant(tOpen, alice);
+        assertGt(registry.expiresAt(id), block.timestamp);
+        uint64 grantedAt = registry.membership(id).grantedAt;
+        vm.expectEmit(address(registry));
+        emit MembershipRegistry.Cancelled(id, mgr);
+        vm.expectEmit(address(registry));
+        emit IERC5643.SubscriptionUpdate(id, 0);
+        vm.expectEmit(address(registry));
+        emit IERC4906.MetadataUpdate(id);
+        vm.prank(mgr);
+        registry.cancelSubscription(id);
+        assertEq(registry.expiresAt(id), 0);
+        MembershipRegistry.Membership memory m = registry.membership(id);
+        assertEq(m.expiresAt, 0);
+        assertEq(m.grantedAt, grantedAt, "the rest of the record is kept");
+        assertEq(uint8(m.status), uint8(MembershipRegistry.Status.Cancelled));
+        assertFalse(registry.isActive(alice, tOpen));
+        assertFalse(registry.isRenewable(id));
+        // Still a token (revocable, counted), not renewable.
+        assertEq(registry.ownerOf(id), alice);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        vm.prank(mgr);
+        registry.renewSubscription(id, 1 days);
+        vm.prank(mgr);
+        registry.revoke(id, 1);
+        _grant(tOpen, alice);
     }
 
     function test_cancel_byManagerFreesSeat() public {
@@ -1029,6 +1159,46 @@ contract MembershipRegistryTest is MembershipFixture {
         vm.prank(alice);
         registry.transferFrom(alice, alice, id);
         assertEq(registry.balanceOf(alice), 1);
+    }
+
+    /// Audit finding: a cancelled transferable membership could be pushed onto another address, which then could
+    /// not be granted (a whole grantBatch naming it reverted). An expired one did the same. Neither moves now, and
+    /// the grant goes through.
+    function test_transfer_deadMembershipCannotBePushedOntoOthers() public {
+        uint256 id = _grant(tOpen, alice);
+        vm.prank(alice);
+        registry.cancelSubscription(id);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        vm.prank(alice);
+        registry.transferFrom(alice, bob, id);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        vm.prank(alice);
+        registry.safeTransferFrom(alice, bob, id);
+        assertEq(registry.tokenIdOf(bob, tOpen), 0);
+
+        // Expired (not cancelled): the same.
+        uint256 cid = _grant(tOpen, carol);
+        vm.warp(registry.expiresAt(cid));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipExpired.selector, cid));
+        vm.prank(carol);
+        registry.transferFrom(carol, bob, cid);
+
+        // The would-be victim is granted in a batch as usual.
+        address[] memory hs = new address[](2);
+        hs[0] = bob;
+        hs[1] = stranger;
+        vm.prank(mgr);
+        registry.grantBatch(tOpen, hs);
+        assertTrue(registry.isActive(bob, tOpen));
+        assertEq(registry.tokenIdOf(bob, tOpen), _id(tOpen, bob));
+
+        // Renewed, the expired one moves again.
+        vm.prank(carol);
+        registry.renewSubscription(cid, 30 days);
+        address dave = makeAddr("dave");
+        vm.prank(carol);
+        registry.transferFrom(carol, dave, cid);
+        assertEq(registry.ownerOf(cid), dave);
     }
 
     function test_transfer_approvals() public {

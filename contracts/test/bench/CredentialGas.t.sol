@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {CredentialBase} from "../CredentialBase.sol";
+import {CredentialRegistry} from "../../src/CredentialRegistry.sol";
 
 /// @notice Gas of Laurel's credential operations, one measured transaction per test (run with --isolate).
 contract CredentialGasBench is CredentialBase {
@@ -21,6 +22,21 @@ contract CredentialGasBench is CredentialBase {
         uint256 used = vm.lastCallGas().gasTotalUsed;
         assertTrue(reg.isValid(h[99], typeId));
         emit log_named_uint("credential_issue_batch100_per_item", (used - 21_000) / 100);
+    }
+
+    /// The same batch signed by the issuer (EIP-712) and relayed by someone else (one signature, a fresh nonce word).
+    function test_gas_credential_issue_batch100_sig() public {
+        (address signer, uint256 pk) = makeAddrAndKey("issuer");
+        assertEq(signer, issuer);
+        address[] memory h = _holders(100, 3);
+        CredentialRegistry.BatchIssuance memory r = _batchRequest(typeId, h, signer, 1);
+        bytes memory sig = _signBatch(pk, r);
+        vm.prank(outsider);
+        reg.issueBatchWithSig(r, sig);
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(reg.isValid(h[99], typeId));
+        assertEq(reg.credentialOf(h[0], typeId).issuer, issuer);
+        emit log_named_uint("credential_issue_batch100_sig_per_item", (used - 21_000) / 100);
     }
 
     function test_gas_credential_issue_single() public {
@@ -49,6 +65,32 @@ contract CredentialGasBench is CredentialBase {
         uint256 used = vm.lastCallGas().gasTotalUsed;
         assertTrue(success && abi.decode(ret, (bool)));
         emit log_named_uint("credential_isvalid_call", used);
+    }
+
+    /// A renewal inside the window by the type's issuer, extending by the default validity (plain type, no quota).
+    function test_gas_credential_renew() public {
+        uint256 id = _issue(typeId, alice);
+        vm.warp(block.timestamp + 340 days);
+        vm.prank(issuer);
+        reg.renew(id, 0);
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertEq(reg.credentialOf(alice, typeId).expiresAt, block.timestamp - 340 days + 730 days);
+        emit log_named_uint("credential_renew_single_tx", used);
+    }
+
+    /// The same renewal of a type with an issuer quota (a renewal counts against it).
+    function test_gas_credential_renew_quota() public {
+        CredentialRegistry.TypePolicy memory p = _policy("Quota");
+        p.quotaLimit = 1000;
+        p.quotaPeriod = 30 days;
+        uint256 t = _defineType(p);
+        uint256 id = _issue(t, alice);
+        vm.warp(block.timestamp + 340 days);
+        vm.prank(issuer);
+        reg.renew(id, 0);
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertEq(reg.credentialOf(alice, t).expiresAt, block.timestamp - 340 days + 730 days);
+        emit log_named_uint("credential_renew_quota_single_tx", used);
     }
 
     /// A global pause rewrites every grant's copy of the pause bit; measured at the MAX_GRANTS cap.

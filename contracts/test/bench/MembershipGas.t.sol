@@ -68,6 +68,23 @@ contract MembershipGasBench is CredentialBase {
         emit log_named_uint("membership_renew_single_tx", used);
     }
 
+    /// A global pause rewrites every manager word's copy of the pause flag; measured at the MAX_MANAGERS cap.
+    function test_gas_membership_pause_max_managers() public {
+        uint256 max = mem.MAX_MANAGERS();
+        address[] memory accounts = _holders(max, 98);
+        vm.startPrank(governor);
+        for (uint256 i; i < max - 2; ++i) {
+            mem.setTierManager(i % 2 == 0 ? plainTier : gatedTier, accounts[i], true);
+        }
+        vm.stopPrank();
+        assertEq(mem.managers().length, max);
+        vm.prank(pauser);
+        mem.pause();
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(mem.paused());
+        emit log_named_uint("membership_pause_256_managers_tx", used);
+    }
+
     function test_gas_membership_renew_by_holder() public {
         vm.prank(tierManager);
         mem.grant(plainTier, alice);
