@@ -85,7 +85,7 @@ pub struct IssuanceStatus {
     pub reason: Option<String>,
 }
 
-fn status_of(r: &Request, tx: Option<alloy::primitives::B256>) -> IssuanceStatus {
+pub(super) fn status_of(r: &Request, tx: Option<alloy::primitives::B256>) -> IssuanceStatus {
     IssuanceStatus {
         id: r.id,
         state: r.state.as_str(),
@@ -129,7 +129,7 @@ pub struct Rejected {
     pub items: Vec<ItemError>,
 }
 
-fn reject(items: Vec<ItemError>) -> Response {
+pub(super) fn reject(items: Vec<ItemError>) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         Json(Rejected {

@@ -16,6 +16,7 @@ pub mod observe;
 pub mod operations;
 pub mod page;
 pub mod public;
+pub mod relay;
 pub mod shed;
 
 use std::net::SocketAddr;
@@ -147,6 +148,7 @@ impl AppState {
         admin::renewals,
         admin::membership_grants,
         operations::operation,
+        relay::relayed_issuances,
         healthz,
         readyz
     ),
@@ -175,6 +177,10 @@ impl AppState {
         operations::Done,
         operations::Accepted,
         operations::Operation,
+        relay::RelayBody,
+        relay::RelayItem,
+        relay::ToSign,
+        relay::RelayAccepted,
         Health
     )),
     modifiers(&ApiKeyScheme)
@@ -309,6 +315,10 @@ fn admin_routes(state: &AppState) -> Router<AppState> {
         )
         .route("/v1/issuances/{id}", get(admin::issuance))
         .route("/v1/operations/{id}", get(operations::operation))
+        .route(
+            "/v1/relayed-issuances",
+            axum::routing::post(relay::relayed_issuances),
+        )
         .route("/v1/revocations", axum::routing::post(admin::revocations))
         .route("/v1/suspensions", axum::routing::post(admin::suspensions))
         .route(

@@ -55,7 +55,8 @@ impl Class {
                 || p.starts_with("/v1/suspensions")
                 || p.starts_with("/v1/reinstatements")
                 || p.starts_with("/v1/renewals")
-                || p.starts_with("/v1/membership-grants") =>
+                || p.starts_with("/v1/membership-grants")
+                || p.starts_with("/v1/relayed-issuances") =>
             {
                 Self::Admin
             }

@@ -154,8 +154,10 @@ pub struct Prepared {
     to: Address,
     input: Bytes,
     chain_id: u64,
-    gas_limit: u64,
-    fees: alloy::eips::eip1559::Eip1559Estimation,
+    /// The gas limit: the estimate plus headroom, capped at the block's.
+    pub gas_limit: u64,
+    /// The fees it will offer.
+    pub fees: alloy::eips::eip1559::Eip1559Estimation,
     /// The node's pending transaction count of the sender (the least nonce that can be used).
     pub chain_next: u64,
 }
@@ -204,19 +206,14 @@ pub async fn prepare(
 }
 
 impl Prepared {
-    /// Signs the call with `nonce` and broadcasts it; its hash. An error means the node did not take it.
-    pub async fn broadcast(
-        self,
-        provider: &DynProvider,
-        wallet: &EthereumWallet,
-        nonce: u64,
-    ) -> Result<B256, TxError> {
-        let signed = sign(
+    /// Signs the call with `nonce`, without sending it.
+    pub async fn sign(&self, wallet: &EthereumWallet, nonce: u64) -> Result<Signed, TxError> {
+        sign(
             wallet,
             Unsigned {
                 from: self.from,
                 to: self.to,
-                input: self.input,
+                input: self.input.clone(),
                 nonce,
                 chain_id: self.chain_id,
                 gas_limit: self.gas_limit,
@@ -224,7 +221,17 @@ impl Prepared {
                 max_priority_fee_per_gas: self.fees.max_priority_fee_per_gas,
             },
         )
-        .await?;
+        .await
+    }
+
+    /// Signs the call with `nonce` and broadcasts it; its hash. An error means the node did not take it.
+    pub async fn broadcast(
+        self,
+        provider: &DynProvider,
+        wallet: &EthereumWallet,
+        nonce: u64,
+    ) -> Result<B256, TxError> {
+        let signed = self.sign(wallet, nonce).await?;
         // The returned watcher is not used: the receipt is polled (see [`wait_for_receipt`]).
         let _watcher = provider
             .send_raw_transaction(&signed.raw)

@@ -580,3 +580,168 @@ async fn a_flood_of_anonymous_requests_is_shed_and_the_service_goes_on() -> Resu
     drop(serve);
     h.db.drop_now().await
 }
+
+/// The chain sees who asks: an issuer signs the registry's own EIP-712 `BatchIssuance` and Laurel relays
+/// it. The chain records that issuer, checks its role and charges its quota; a wrong signature, an issuer
+/// whose role was removed (whatever the mirror says) and an exhausted quota are refused before any gas is
+/// spent, and a repeat of a relayed batch answers the first.
+#[tokio::test]
+async fn a_relayed_batch_is_issued_with_the_signers_own_authority() -> Result<()> {
+    use alloy::signers::local::PrivateKeySigner;
+    use alloy::signers::SignerSync;
+    let h = Harness::new().await?;
+    let issuer = PrivateKeySigner::random();
+    let quota = h.define_quota_type(2).await?;
+    for t in [h.type_id, quota] {
+        let (code, out) = h.run(&[
+            "gov",
+            "role",
+            "grant",
+            "--issuer",
+            "--type",
+            &t.to_string(),
+            "--account",
+            &format!("{:#x}", issuer.address()),
+        ])?;
+        anyhow::ensure!(code == 0, "grant failed: {out}");
+    }
+    let (serve, base, _) = start(&h).await?;
+    let client = reqwest::Client::new();
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        + 3_600;
+    let body = |t: u64, nonce: u64, holders: &[Address], signature: Option<String>| {
+        let items: Vec<Value> = holders
+            .iter()
+            .map(|a| serde_json::json!({"holder": format!("{a:#x}")}))
+            .collect();
+        let mut b = serde_json::json!({"type": t, "issuer": format!("{:#x}", issuer.address()),
+            "nonce": nonce.to_string(), "deadline": deadline, "issuances": items});
+        if let Some(s) = signature {
+            b["signature"] = s.into();
+        }
+        b
+    };
+    let post = |b: Value| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/v1/relayed-issuances"))
+                .json(&b)
+                .send()
+                .await?;
+            let status = r.status().as_u16();
+            Ok::<_, anyhow::Error>((status, r.json::<Value>().await?))
+        }
+    };
+    let sign = |who: &PrivateKeySigner, to_sign: &Value| -> Result<String> {
+        let digest: B256 = to_sign["digest"].as_str().unwrap_or_default().parse()?;
+        Ok(format!(
+            "0x{}",
+            alloy::hex::encode(who.sign_hash_sync(&digest)?.as_bytes())
+        ))
+    };
+    let holders = [holder(61), holder(62)];
+
+    // What to sign: the registry's typed data, whose evidence hashes are the claims Laurel will serve.
+    let (s, to_sign) = post(body(h.type_id, 7, &holders, None)).await?;
+    assert_eq!(s, 200, "{to_sign}");
+    assert_eq!(to_sign["typed_data"]["primaryType"], "BatchIssuance");
+    assert_eq!(
+        to_sign["typed_data"]["message"]["evidenceHashes"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+
+    // Signed by someone else: refused, nothing written.
+    let other = PrivateKeySigner::random();
+    let (s, e) = post(body(h.type_id, 7, &holders, Some(sign(&other, &to_sign)?))).await?;
+    assert_eq!(s, 401, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not the issuer")),
+        "{e}"
+    );
+
+    // Signed by the issuer: relayed, and the chain records the issuer (not the service).
+    let signed = body(h.type_id, 7, &holders, Some(sign(&issuer, &to_sign)?));
+    let (s, accepted) = post(signed.clone()).await?;
+    assert_eq!(s, 202, "{accepted}");
+    assert!(
+        accepted["tx_hash"].as_str().is_some_and(|t| t.len() == 66),
+        "{accepted}"
+    );
+    let states = h.wait_settled(2, 60).await?;
+    assert!(states.iter().all(|(_, s)| s == "confirmed"), "{states:?}");
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    let reg = CredentialRegistry::new(h.registry, &provider);
+    for a in holders {
+        let c = reg
+            .credentialOf(a, alloy::primitives::U256::from(h.type_id))
+            .call()
+            .await?;
+        assert_eq!(c.issuer, issuer.address(), "the chain records who signed");
+        assert!(c.valid);
+    }
+    // The claim the chain commits to is served bound.
+    let r = reqwest::get(format!(
+        "{base}/v1/credentials/31337/{}/ob3",
+        token(h.type_id, holders[0])
+    ))
+    .await?;
+    assert_eq!(r.headers()["x-laurel-claim-bound"], "true");
+    // The same signed batch again: the first answer, nothing sent.
+    let (s, again) = post(signed).await?;
+    assert_eq!(s, 202, "{again}");
+    assert!(again.get("tx_hash").is_none(), "{again}");
+    assert_eq!(again["issuances"][0]["id"], accepted["issuances"][0]["id"]);
+
+    // The quota is the issuer's, charged by the chain: two of the quota type, then a third is refused.
+    let (_, q) = post(body(quota, 8, &[holder(63), holder(64)], None)).await?;
+    let (s, ok) = post(body(
+        quota,
+        8,
+        &[holder(63), holder(64)],
+        Some(sign(&issuer, &q)?),
+    ))
+    .await?;
+    assert_eq!(s, 202, "{ok}");
+    h.wait_settled(4, 60).await?;
+    let (_, q) = post(body(quota, 9, &[holder(65)], None)).await?;
+    let (s, e) = post(body(quota, 9, &[holder(65)], Some(sign(&issuer, &q)?))).await?;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["message"].as_str().is_some_and(|m| m.contains("uota")),
+        "the chain's reason: {e}"
+    );
+
+    // The role is removed on chain: the next relay is refused by the chain itself.
+    let (code, out) = h.run(&[
+        "gov",
+        "role",
+        "revoke",
+        "--issuer",
+        "--type",
+        &h.type_id.to_string(),
+        "--account",
+        &format!("{:#x}", issuer.address()),
+    ])?;
+    anyhow::ensure!(code == 0, "revoke failed: {out}");
+    let (_, t) = post(body(h.type_id, 10, &[holder(66)], None)).await?;
+    let (s, e) = post(body(h.type_id, 10, &[holder(66)], Some(sign(&issuer, &t)?))).await?;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["message"].as_str().is_some_and(|m| m.contains("refuses")),
+        "{e}"
+    );
+    assert_eq!(
+        h.store.request_states(31337).await?.len(),
+        4,
+        "refused relays wrote nothing"
+    );
+    drop(serve);
+    h.db.drop_now().await
+}

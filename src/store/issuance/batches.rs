@@ -214,7 +214,8 @@ impl Store {
 
     /// Ends a batch that will not issue (`reverted` on chain, or `dropped`: its nonce went to another
     /// transaction). Its unconfirmed requests go back to the queue; those that already failed in
-    /// `max_attempts` batches fail for good with `error`.
+    /// `max_attempts` batches fail for good with `error`, and so do relayed ones (source `relay:…`: only
+    /// their signer's signature may issue them, so the service never re-sends them under its own authority).
     pub async fn batch_abandoned(
         &self,
         batch_id: i64,
@@ -235,9 +236,9 @@ impl Store {
         sqlx::query!(
             "UPDATE issuance_requests SET
                  attempts = attempts + $2::int,
-                 state = CASE WHEN attempts + $2::int >= $3 THEN 'failed' ELSE 'queued' END,
-                 error = CASE WHEN attempts + $2::int >= $3 THEN $4 ELSE error END,
-                 batch_id = CASE WHEN attempts + $2::int >= $3 THEN batch_id ELSE NULL END,
+                 state = CASE WHEN attempts + $2::int >= $3 OR source LIKE 'relay:%' THEN 'failed' ELSE 'queued' END,
+                 error = CASE WHEN attempts + $2::int >= $3 OR source LIKE 'relay:%' THEN $4 ELSE error END,
+                 batch_id = CASE WHEN attempts + $2::int >= $3 OR source LIKE 'relay:%' THEN batch_id ELSE NULL END,
                  updated_at = now()
              WHERE batch_id = $1 AND state = 'submitted'",
             batch_id,
@@ -249,6 +250,67 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records the relayed batch that issues requests `ids` (queued relay requests of `type_id`, none in a
+    /// batch yet) with `signed`, sent by `relayer` under `nonce`, and marks them submitted, in one
+    /// transaction. The worker then tracks it like any batch of its signer. Returns the batch id, or None
+    /// when a request is not a waiting relay request any more (another process recorded it).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_relay(
+        &self,
+        chain_id: u64,
+        type_id: u64,
+        ids: &[i64],
+        relayer: Address,
+        nonce: u64,
+        gas_limit: u64,
+        signed: &SignedTx,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let waiting = sqlx::query_scalar!(
+            "SELECT count(*) AS \"n!\" FROM issuance_requests
+             WHERE id = ANY($1) AND state = 'queued' AND batch_id IS NULL AND source LIKE 'relay:%'",
+            ids
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if waiting != ids.len() as i64 {
+            return Ok(None);
+        }
+        let batch_id = sqlx::query_scalar!(
+            "INSERT INTO issuance_batches (chain_id, type_id, signer, nonce, size, gas_limit)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            i(chain_id),
+            i(type_id),
+            relayer.as_slice(),
+            i(nonce),
+            ids.len() as i32,
+            i(gas_limit)
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO batch_transactions (tx_hash, batch_id, max_fee_per_gas, max_priority_fee_per_gas, raw)
+             VALUES ($1, $2, $3, $4, $5)",
+            signed.hash.as_slice(),
+            batch_id,
+            signed.max_fee_per_gas as i64,
+            signed.max_priority_fee_per_gas as i64,
+            &signed.raw
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE issuance_requests SET state = 'submitted', batch_id = $2, error = NULL, updated_at = now()
+             WHERE id = ANY($1)",
+            ids,
+            batch_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(batch_id))
     }
 
     /// (batch id, nonce, state) of every batch of `chain_id`, by nonce.

@@ -189,6 +189,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let first = sqlx::query_scalar!(
             "SELECT type_id FROM issuance_requests WHERE chain_id = $1 AND state = 'queued'
+               AND source NOT LIKE 'relay:%'
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
             i(chain_id)
         )
@@ -201,6 +202,7 @@ impl Store {
             "SELECT id, idempotency_key, type_id, holder, expires_at, evidence_hash, state, batch_id, error,
                     confirmed_tx, confirmed_block, attempts
              FROM issuance_requests WHERE chain_id = $1 AND state = 'queued' AND type_id = $2
+               AND source NOT LIKE 'relay:%'
              ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
             i(chain_id),
             type_id,
