@@ -226,6 +226,46 @@ contract MembershipRegistryTest is MembershipFixture {
         registry.defineTier(_policy(1 days, false, false, 0, elig));
     }
 
+    /// Audit finding: tier eligibility lists were not validated (unknown credential types made a tier nobody can
+    /// be granted, duplicates cost gas on every grant). defineTier and updateTier now reject them.
+    function test_tierEligibility_validatedOnDefineAndUpdate() public {
+        uint256[] memory unknown = _oneElig(99);
+        vm.startPrank(governor);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, 99));
+        registry.defineTier(_policy(1 days, false, false, 0, unknown));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, 0));
+        registry.defineTier(_policy(1 days, false, false, 0, _oneElig(0)));
+        uint256 huge = uint256(1) << 96 | credType; // out of the registry's type-id range: not credType
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, huge));
+        registry.defineTier(_policy(1 days, false, false, 0, _oneElig(huge)));
+        uint256[] memory dup = new uint256[](2);
+        dup[0] = credType;
+        dup[1] = credType;
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.DuplicateCredentialType.selector, credType));
+        registry.defineTier(_policy(1 days, false, false, 0, dup));
+        uint256[] memory tooMany = new uint256[](17);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.TooManyCredentialTypes.selector, 17, 16));
+        registry.defineTier(_policy(1 days, false, false, 0, tooMany));
+
+        // updateTier applies the same rules.
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, 99));
+        registry.updateTier(tGated, _policy(90 days, true, false, 3, unknown));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.DuplicateCredentialType.selector, credType));
+        registry.updateTier(tGated, _policy(90 days, true, false, 3, dup));
+
+        // Distinct known types are fine (up to the maximum).
+        CredentialRegistry.TypePolicy memory cp;
+        cp.name = "Second";
+        uint256 second = creds.defineType(cp);
+        uint256[] memory two = new uint256[](2);
+        two[0] = second;
+        two[1] = credType;
+        uint256 t = registry.defineTier(_policy(1 days, false, false, 0, two));
+        assertEq(registry.tierPolicy(t).eligibility.length, 2);
+        registry.updateTier(tGated, _policy(90 days, true, false, 3, two));
+        vm.stopPrank();
+    }
+
     function test_updateTier_replacesPolicy() public {
         uint256 id = _grant(tGated, alice);
         uint256 oldExp = registry.expiresAt(id);
