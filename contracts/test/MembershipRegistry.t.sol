@@ -1438,6 +1438,30 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.tokenIdOf(to, tOpen), id);
     }
 
+    /// A membership moves only while active: at any time from the grant on, cancelled or not, a transfer succeeds
+    /// iff it is not cancelled and before its expiry; a dead one never reaches `to`, who can then be granted.
+    function testFuzz_transfer_onlyActiveMoves(address to, uint32 elapsed, bool cancel) public {
+        vm.assume(to != address(0) && to != alice && to.code.length == 0);
+        uint256 id = _grant(tOpen, alice);
+        uint64 exp = registry.expiresAt(id);
+        if (cancel) {
+            vm.prank(alice);
+            registry.cancelSubscription(id);
+        }
+        vm.warp(block.timestamp + bound(elapsed, 0, 60 days));
+        bool moves = !cancel && block.timestamp < exp;
+        if (cancel) vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        else if (!moves) vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipExpired.selector, id));
+        vm.prank(alice);
+        registry.transferFrom(alice, to, id);
+        assertEq(registry.ownerOf(id), moves ? to : alice);
+        if (!moves) {
+            assertEq(registry.tokenIdOf(to, tOpen), 0);
+            _grant(tOpen, to);
+            assertTrue(registry.isActive(to, tOpen));
+        }
+    }
+
     function testFuzz_locked_neverMoves(address to, address caller) public {
         uint256 id = _grant(tLocked, alice);
         vm.prank(caller);
