@@ -155,6 +155,10 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     error InvalidDuration(uint256 duration);
     /// @notice A tier listed more than `max` credential types.
     error TooManyCredentialTypes(uint256 count, uint256 max);
+    /// @notice A tier's eligibility list names a type the credential registry does not know (0 included).
+    error UnknownCredentialType(uint256 credentialType);
+    /// @notice A tier's eligibility list names the same credential type twice.
+    error DuplicateCredentialType(uint256 credentialType);
     /// @notice A tier update would set its maximum below its current member count.
     error MaxMembersBelowCount(uint256 tierId, uint256 maxMembers, uint256 members);
     /// @notice A tier update tried to change the transfer policy, which is fixed at definition.
@@ -237,7 +241,8 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     // Governance (restricted: the AccessManager decides which role may call which selector)
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @notice Defines a new tier and returns its id (ids are sequential from 1).
+    /// @notice Defines a new tier and returns its id (ids are sequential from 1). The eligibility list must name
+    ///         distinct credential types the credential registry knows, at most MAX_CREDENTIAL_TYPES of them.
     function defineTier(TierPolicy calldata policy) external restricted returns (uint256 tierId) {
         _validatePolicy(policy);
         tierId = ++_tierCount;
@@ -728,10 +733,28 @@ contract MembershipRegistry is AccessManaged, IERC721Metadata, IERC4906, IERC519
     // Internals
     // ------------------------------------------------------------------------------------------------------------
 
-    function _validatePolicy(TierPolicy calldata p) private pure {
+    /// @dev Duration in range; eligibility: at most MAX_CREDENTIAL_TYPES types, each one the credential registry
+    ///      knows (`collectionOf` answers for it), none twice.
+    function _validatePolicy(TierPolicy calldata p) private view {
         if (p.duration == 0 || p.duration > MAX_DURATION) revert InvalidDuration(p.duration);
-        if (p.eligibility.length > MAX_CREDENTIAL_TYPES) {
-            revert TooManyCredentialTypes(p.eligibility.length, MAX_CREDENTIAL_TYPES);
+        uint256 n = p.eligibility.length;
+        if (n > MAX_CREDENTIAL_TYPES) revert TooManyCredentialTypes(n, MAX_CREDENTIAL_TYPES);
+        for (uint256 i; i < n; ++i) {
+            uint256 t = p.eligibility[i];
+            for (uint256 j; j < i; ++j) {
+                if (p.eligibility[j] == t) revert DuplicateCredentialType(t);
+            }
+            if (!_knownCredentialType(t)) revert UnknownCredentialType(t);
+        }
+    }
+
+    /// @dev Whether the credential registry knows type `t` (its `collectionOf` reverts for unknown types).
+    function _knownCredentialType(uint256 t) private view returns (bool) {
+        if (t == 0) return false;
+        try credentials.collectionOf(t) returns (address collection) {
+            return collection != address(0);
+        } catch {
+            return false;
         }
     }
 

@@ -291,6 +291,78 @@ contract CredentialFuzzTest is CredentialBase {
         reg.issueWithSig(r, sig);
     }
 
+    /// Any key, any nonce, any batch: a signed batch relays once, with the signer as issuer; changing any one
+    /// word of either array after signing (or cancelling the nonce first) makes it fail.
+    function testFuzz_issueBatchWithSig(
+        uint256 pkSeed,
+        uint256 nonce,
+        uint256 seed,
+        uint256 nSeed,
+        uint256 tamperSeed,
+        uint8 mode
+    ) public {
+        uint256 pk = bound(pkSeed, 1, SECP256K1_N - 1);
+        address signer = vm.addr(pk);
+        _grant(t1, signer, 1);
+        uint256 n = bound(nSeed, 1, 8);
+        address[] memory hs = _holders(n, seed);
+        CredentialRegistry.BatchIssuance memory b = _batchRequest(t1, hs, signer, nonce);
+        bytes memory sig = _signBatch(pk, b);
+        mode %= 3;
+        if (mode == 1) {
+            // Tamper with one word: an entry (a holder or expiry bit) or an evidence hash.
+            uint256 i = tamperSeed % n;
+            uint256 bit = uint256(1) << ((tamperSeed >> 8) % 200);
+            if ((tamperSeed >> 16) % 2 == 0) b.holdersAndExpiries[i] ^= bit;
+            else b.evidenceHashes[i] ^= bytes32(bit);
+            vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.InvalidSignature.selector, signer));
+        } else if (mode == 2) {
+            vm.prank(signer);
+            reg.cancelNonce(nonce);
+            vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, signer, nonce));
+        }
+        vm.prank(outsider);
+        reg.issueBatchWithSig(b, sig);
+        if (mode != 0) {
+            assertFalse(reg.isValid(hs[0], t1));
+            return;
+        }
+        for (uint256 i; i < n; ++i) {
+            assertEq(reg.credentialOf(hs[i], t1).issuer, signer);
+            _assertValidityConsistent(hs[i], t1);
+        }
+        assertTrue(reg.nonceUsed(signer, nonce));
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.NonceAlreadyUsed.selector, signer, nonce));
+        reg.issueBatchWithSig(b, sig);
+    }
+
+    /// Renewals draw on the same per-issuer quota as issuances: with `limit` per period, any mix of `k` issues and
+    /// `limit - k` renewals fits, and one more of either fails.
+    function testFuzz_renewSharesTheIssueQuota(uint256 limitSeed, uint256 kSeed, bool lastIsRenewal) public {
+        uint32 limit = uint32(bound(limitSeed, 2, 6));
+        uint256 k = bound(kSeed, 1, limit - 1);
+        CredentialRegistry.TypePolicy memory p = _policy("QR");
+        p.quotaLimit = limit;
+        p.quotaPeriod = 7 days;
+        p.renewalWindow = 0;
+        p.maxValidity = 0;
+        uint256 t = _defineType(p);
+        address[] memory hs = _holders(k + 1, limitSeed);
+        for (uint256 i; i < k; ++i) {
+            _issue(t, hs[i]);
+        }
+        for (uint256 i; i < limit - k; ++i) {
+            vm.prank(issuer);
+            reg.renew(_tid(t, hs[i % k]), 0);
+        }
+        assertEq(reg.quotaRemaining(t, issuer), 0);
+        vm.prank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(CredentialRegistry.QuotaExhausted.selector, t, issuer, limit));
+        if (lastIsRenewal) reg.renew(_tid(t, hs[0]), 0);
+        else reg.issue(t, hs[k], 0, bytes32(0));
+    }
+
     /// Quota: exactly `limit` issuances per period, reset once `period` has passed since the period start.
     function testFuzz_quota(uint256 limitSeed, uint256 periodSeed, uint256 dtSeed) public {
         uint32 limit = uint32(bound(limitSeed, 1, 6));

@@ -226,6 +226,46 @@ contract MembershipRegistryTest is MembershipFixture {
         registry.defineTier(_policy(1 days, false, false, 0, elig));
     }
 
+    /// Audit finding: tier eligibility lists were not validated (unknown credential types made a tier nobody can
+    /// be granted, duplicates cost gas on every grant). defineTier and updateTier now reject them.
+    function test_tierEligibility_validatedOnDefineAndUpdate() public {
+        uint256[] memory unknown = _oneElig(99);
+        vm.startPrank(governor);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, 99));
+        registry.defineTier(_policy(1 days, false, false, 0, unknown));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, 0));
+        registry.defineTier(_policy(1 days, false, false, 0, _oneElig(0)));
+        uint256 huge = uint256(1) << 96 | credType; // out of the registry's type-id range: not credType
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, huge));
+        registry.defineTier(_policy(1 days, false, false, 0, _oneElig(huge)));
+        uint256[] memory dup = new uint256[](2);
+        dup[0] = credType;
+        dup[1] = credType;
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.DuplicateCredentialType.selector, credType));
+        registry.defineTier(_policy(1 days, false, false, 0, dup));
+        uint256[] memory tooMany = new uint256[](17);
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.TooManyCredentialTypes.selector, 17, 16));
+        registry.defineTier(_policy(1 days, false, false, 0, tooMany));
+
+        // updateTier applies the same rules.
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.UnknownCredentialType.selector, 99));
+        registry.updateTier(tGated, _policy(90 days, true, false, 3, unknown));
+        vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.DuplicateCredentialType.selector, credType));
+        registry.updateTier(tGated, _policy(90 days, true, false, 3, dup));
+
+        // Distinct known types are fine (up to the maximum).
+        CredentialRegistry.TypePolicy memory cp;
+        cp.name = "Second";
+        uint256 second = creds.defineType(cp);
+        uint256[] memory two = new uint256[](2);
+        two[0] = second;
+        two[1] = credType;
+        uint256 t = registry.defineTier(_policy(1 days, false, false, 0, two));
+        assertEq(registry.tierPolicy(t).eligibility.length, 2);
+        registry.updateTier(tGated, _policy(90 days, true, false, 3, two));
+        vm.stopPrank();
+    }
+
     function test_updateTier_replacesPolicy() public {
         uint256 id = _grant(tGated, alice);
         uint256 oldExp = registry.expiresAt(id);
@@ -1396,6 +1436,30 @@ contract MembershipRegistryTest is MembershipFixture {
         assertEq(registry.balanceOf(alice), 0);
         assertTrue(registry.isActive(to, tOpen));
         assertEq(registry.tokenIdOf(to, tOpen), id);
+    }
+
+    /// A membership moves only while active: at any time from the grant on, cancelled or not, a transfer succeeds
+    /// iff it is not cancelled and before its expiry; a dead one never reaches `to`, who can then be granted.
+    function testFuzz_transfer_onlyActiveMoves(address to, uint32 elapsed, bool cancel) public {
+        vm.assume(to != address(0) && to != alice && to.code.length == 0);
+        uint256 id = _grant(tOpen, alice);
+        uint64 exp = registry.expiresAt(id);
+        if (cancel) {
+            vm.prank(alice);
+            registry.cancelSubscription(id);
+        }
+        vm.warp(block.timestamp + bound(elapsed, 0, 60 days));
+        bool moves = !cancel && block.timestamp < exp;
+        if (cancel) vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipCancelled.selector, id));
+        else if (!moves) vm.expectRevert(abi.encodeWithSelector(MembershipRegistry.MembershipExpired.selector, id));
+        vm.prank(alice);
+        registry.transferFrom(alice, to, id);
+        assertEq(registry.ownerOf(id), moves ? to : alice);
+        if (!moves) {
+            assertEq(registry.tokenIdOf(to, tOpen), 0);
+            _grant(tOpen, to);
+            assertTrue(registry.isActive(to, tOpen));
+        }
     }
 
     function testFuzz_locked_neverMoves(address to, address caller) public {
