@@ -180,12 +180,18 @@ pub async fn membership_metadata(
         description: format!("A Laurel membership: {name}. Status: {status}."),
         image: format!("{base}{token}/image.svg"),
         external_url: format!("{}verify/{}", site_root(&base), m.holder),
-        attributes: vec![
-            text_attr("Tier", name.clone()),
-            date_attr("Granted", m.granted_at),
-            date_attr("Expires", m.expires_at),
-            text_attr("Status", status),
-        ],
+        attributes: {
+            let mut a = vec![
+                text_attr("Tier", name.clone()),
+                date_attr("Granted", m.granted_at),
+            ];
+            // A cancelled membership's expiry is 0 (ERC-5643): it has none to show.
+            if m.expires_at != 0 {
+                a.push(date_attr("Expires", m.expires_at));
+            }
+            a.push(text_attr("Status", status));
+            a
+        },
         name,
     }))
 }

@@ -745,3 +745,81 @@ async fn a_relayed_batch_is_issued_with_the_signers_own_authority() -> Result<()
     drop(serve);
     h.db.drop_now().await
 }
+
+/// One nonce allocator: an admin operation takes its nonce from the allocator the issuance worker uses,
+/// so a nonce a batch was given (recorded, not yet broadcast) is never taken by the operation — before,
+/// it read the node's pending count and sent under that very nonce.
+#[tokio::test]
+async fn an_admin_operation_never_takes_the_nonce_of_a_batch_in_flight() -> Result<()> {
+    use alloy::network::TransactionBuilder;
+    use alloy::providers::Provider;
+    let h = Harness::new().await?;
+    let a = holder(71);
+    let (code, out) = h.run(&[
+        "issue",
+        "--type",
+        &h.type_id.to_string(),
+        "--holder",
+        &format!("{a:#x}"),
+    ])?;
+    anyhow::ensure!(code == 0, "issue failed: {out}");
+    let signer: alloy::signers::local::PrivateKeySigner = h.key_hex.parse()?;
+    let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
+    let pending = provider
+        .get_transaction_count(signer.address())
+        .pending()
+        .await?;
+    // A batch was just given the next nonce (as the worker's claim does) and is about to be broadcast.
+    let batch_nonce = h
+        .store
+        .allocate_nonce(31337, signer.address(), pending)
+        .await?;
+    assert_eq!(batch_nonce, pending);
+    let revoke = h
+        .laurel(&[
+            "revoke",
+            "--type",
+            &h.type_id.to_string(),
+            "--holder",
+            &format!("{a:#x}"),
+            "--reason",
+            "4",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    // The revocation waits behind the batch's nonce; the "batch" is broadcast now (a plain transfer).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let wallet = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect_http(h.node.endpoint_url());
+    let fill = alloy::rpc::types::TransactionRequest::default()
+        .with_to(signer.address())
+        .with_nonce(batch_nonce);
+    let sent = wallet.send_transaction(fill).await?;
+    super::support::confirm(&wallet, *sent.tx_hash()).await?;
+    let out = revoke.wait_with_output()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash: B256 = text
+        .split_whitespace()
+        .find(|w| w.starts_with("0x") && w.len() == 66)
+        .expect("the revocation's transaction")
+        .parse()?;
+    let tx = provider
+        .get_transaction_by_hash(hash)
+        .await?
+        .expect("mined");
+    use alloy::consensus::Transaction;
+    assert_eq!(
+        tx.nonce(),
+        batch_nonce + 1,
+        "the operation took the next nonce, not the batch's"
+    );
+    assert!(!h.valid_on_chain(a).await?, "revoked");
+    h.db.drop_now().await
+}
