@@ -230,7 +230,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(1 << 20))
-        .layer(axum::middleware::from_fn(time_limit))
         .layer(axum::middleware::from_fn_with_state(
             shed::Shedder::default(),
             shed::shed,
@@ -408,12 +407,11 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 /// How long any request may take before it is answered 503 (JSON); admin operations answer 202 before.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Middleware: a request not answered within [`REQUEST_TIMEOUT`] gets a JSON 503.
-async fn time_limit(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
+/// `res`, or a JSON 503 when it is not ready within [`REQUEST_TIMEOUT`] (see [`shed::shed`]).
+pub async fn within_time_limit(
+    res: impl std::future::Future<Output = axum::response::Response>,
 ) -> axum::response::Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+    match tokio::time::timeout(REQUEST_TIMEOUT, res).await {
         Ok(res) => res,
         Err(_) => error::ApiError::Unavailable(format!(
             "the request took longer than {} s and was cut off; try again shortly",

@@ -115,8 +115,11 @@ impl Store {
             options.get_port(),
             options.get_database().unwrap_or("(default database)")
         );
+        // A quarter of the pool is kept open, so that a burst after a quiet spell (or right after startup)
+        // does not wait for connections to be made.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            .min_connections((max_connections / 4).max(1))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
