@@ -276,26 +276,9 @@ fn parse_item(
     };
     let holder = parse_address(&item.holder).map_err(|e| bad("holder", e.to_string()))?;
     let type_id = TypeId::try_from(item.type_id).map_err(|e| bad("type", e.to_string()))?;
-    let expires_at = match &item.expires {
-        None | Some(serde_json::Value::Null) => Ok(0),
-        Some(serde_json::Value::Number(n)) => parse_expiry(&n.to_string()),
-        Some(serde_json::Value::String(s)) => parse_expiry(s),
-        Some(other) => parse_expiry(&other.to_string()),
-    }
-    .map_err(|e| bad("expires", e.to_string()))?;
-    let evidence = match item.evidence_hash.as_deref() {
-        None => alloy::primitives::B256::ZERO,
-        Some(h) => h
-            .parse()
-            .ok()
-            .filter(|_| h.len() == 66 && h.starts_with("0x"))
-            .ok_or_else(|| {
-                bad(
-                    "evidence_hash",
-                    format!("{h:?} is not a 0x-prefixed 32-byte hash"),
-                )
-            })?,
-    };
+    let expires_at = expiry_of(item.expires.as_ref()).map_err(|e| bad("expires", e))?;
+    let evidence =
+        evidence_of(item.evidence_hash.as_deref()).map_err(|e| bad("evidence_hash", e))?;
     let key = idem.map(|k| idempotency::scoped_key(&caller.label(), k, index));
     let content = Content {
         type_id,
@@ -310,6 +293,28 @@ fn parse_item(
         caller.label(),
         Some(&caller.label()),
     ))
+}
+
+/// An item's `expires`: absent or null (the type's default, 0), a date, or unix seconds.
+pub(super) fn expiry_of(v: Option<&serde_json::Value>) -> Result<u64, String> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(0),
+        Some(serde_json::Value::String(s)) => parse_expiry(s),
+        Some(other) => parse_expiry(&other.to_string()),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// An item's `evidence_hash`: absent (zero), or a 0x-prefixed 32-byte hash.
+pub(super) fn evidence_of(h: Option<&str>) -> Result<alloy::primitives::B256, String> {
+    match h {
+        None => Ok(alloy::primitives::B256::ZERO),
+        Some(h) => h
+            .parse()
+            .ok()
+            .filter(|_| h.len() == 66 && h.starts_with("0x"))
+            .ok_or_else(|| format!("{h:?} is not a 0x-prefixed 32-byte hash")),
+    }
 }
 
 /// Where an issuance request is (scope `issue` or `read`).

@@ -11,13 +11,13 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::admin::{reject, status_of, IssuanceStatus, ItemError};
+use super::admin::{evidence_of, expiry_of, reject, status_of, IssuanceStatus, ItemError};
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::domain::TypeId;
 use crate::issuance::idempotency::Content;
 use crate::issuance::relay::{self, Batch, RelayError};
-use crate::issuance::request::{parse_address, parse_expiry};
+use crate::issuance::request::parse_address;
 
 /// One credential of a relayed batch.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -98,22 +98,10 @@ fn parse(body: Result<Bytes, BytesRejection>) -> Result<(Batch, Option<String>),
         let field = |f: &str| format!("issuances[{i}].{f}");
         let holder = parse_address(&it.holder)
             .map_err(|e| ApiError::field("invalid_address", &field("holder"), e.to_string()))?;
-        let expires_at = match &it.expires {
-            None | Some(serde_json::Value::Null) => Ok(0),
-            Some(serde_json::Value::String(s)) => parse_expiry(s),
-            Some(other) => parse_expiry(&other.to_string()),
-        }
-        .map_err(|e| ApiError::field("invalid_expiry", &field("expires"), e.to_string()))?;
-        let evidence = match it.evidence_hash.as_deref() {
-            None => alloy::primitives::B256::ZERO,
-            Some(h) => h.parse().ok().filter(|_| h.len() == 66).ok_or_else(|| {
-                ApiError::field(
-                    "invalid_hash",
-                    &field("evidence_hash"),
-                    format!("{h:?} is not a 0x 32-byte hash"),
-                )
-            })?,
-        };
+        let expires_at = expiry_of(it.expires.as_ref())
+            .map_err(|e| ApiError::field("invalid_expiry", &field("expires"), e))?;
+        let evidence = evidence_of(it.evidence_hash.as_deref())
+            .map_err(|e| ApiError::field("invalid_hash", &field("evidence_hash"), e))?;
         items.push(Content {
             type_id,
             holder,

@@ -103,6 +103,58 @@ pub async fn unconfirm_above(
     Ok(n)
 }
 
+/// A batch about to be recorded: who sends it, under which nonce and gas limit.
+pub(super) struct NewBatch {
+    pub(super) chain_id: u64,
+    pub(super) type_id: u64,
+    pub(super) signer: Address,
+    pub(super) nonce: u64,
+    pub(super) gas_limit: u64,
+}
+
+/// Inside the caller's transaction: records batch `b` of requests `ids` with its first transaction
+/// `signed`, and marks the requests submitted in it. Returns the batch id. The one place a batch is
+/// written, for the worker's batches and for relays alike.
+pub(super) async fn record_batch(
+    conn: &mut sqlx::PgConnection,
+    b: &NewBatch,
+    signed: &SignedTx,
+    ids: &[i64],
+) -> Result<i64, StoreError> {
+    let batch_id = sqlx::query_scalar!(
+        "INSERT INTO issuance_batches (chain_id, type_id, signer, nonce, size, gas_limit)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        i(b.chain_id),
+        i(b.type_id),
+        b.signer.as_slice(),
+        i(b.nonce),
+        ids.len() as i32,
+        i(b.gas_limit)
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO batch_transactions (tx_hash, batch_id, max_fee_per_gas, max_priority_fee_per_gas, raw)
+         VALUES ($1, $2, $3, $4, $5)",
+        signed.hash.as_slice(),
+        batch_id,
+        signed.max_fee_per_gas as i64,
+        signed.max_priority_fee_per_gas as i64,
+        &signed.raw
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE issuance_requests SET state = 'submitted', batch_id = $2, error = NULL, updated_at = now()
+         WHERE id = ANY($1)",
+        ids,
+        batch_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(batch_id)
+}
+
 impl Store {
     /// Batches of `signer` that are pending, or mined with requests the indexer has not confirmed yet.
     pub async fn open_batches(
@@ -278,37 +330,14 @@ impl Store {
         if waiting != ids.len() as i64 {
             return Ok(None);
         }
-        let batch_id = sqlx::query_scalar!(
-            "INSERT INTO issuance_batches (chain_id, type_id, signer, nonce, size, gas_limit)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            i(chain_id),
-            i(type_id),
-            relayer.as_slice(),
-            i(nonce),
-            ids.len() as i32,
-            i(gas_limit)
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "INSERT INTO batch_transactions (tx_hash, batch_id, max_fee_per_gas, max_priority_fee_per_gas, raw)
-             VALUES ($1, $2, $3, $4, $5)",
-            signed.hash.as_slice(),
-            batch_id,
-            signed.max_fee_per_gas as i64,
-            signed.max_priority_fee_per_gas as i64,
-            &signed.raw
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "UPDATE issuance_requests SET state = 'submitted', batch_id = $2, error = NULL, updated_at = now()
-             WHERE id = ANY($1)",
-            ids,
-            batch_id
-        )
-        .execute(&mut *tx)
-        .await?;
+        let batch = NewBatch {
+            chain_id,
+            type_id,
+            signer: relayer,
+            nonce,
+            gas_limit,
+        };
+        let batch_id = record_batch(&mut tx, &batch, signed, ids).await?;
         tx.commit().await?;
         Ok(Some(batch_id))
     }

@@ -107,38 +107,15 @@ impl Claim {
         gas_limit: u64,
         signed: &SignedTx,
     ) -> Result<i64, StoreError> {
-        let batch_id = sqlx::query_scalar!(
-            "INSERT INTO issuance_batches (chain_id, type_id, signer, nonce, size, gas_limit)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            i(self.chain_id),
-            i(self.type_id),
-            signer.as_slice(),
-            i(nonce),
-            self.requests.len() as i32,
-            i(gas_limit)
-        )
-        .fetch_one(&mut *self.tx)
-        .await?;
-        sqlx::query!(
-            "INSERT INTO batch_transactions (tx_hash, batch_id, max_fee_per_gas, max_priority_fee_per_gas, raw)
-             VALUES ($1, $2, $3, $4, $5)",
-            signed.hash.as_slice(),
-            batch_id,
-            signed.max_fee_per_gas as i64,
-            signed.max_priority_fee_per_gas as i64,
-            &signed.raw
-        )
-        .execute(&mut *self.tx)
-        .await?;
         let ids: Vec<i64> = self.requests.iter().map(|r| r.id).collect();
-        sqlx::query!(
-            "UPDATE issuance_requests SET state = 'submitted', batch_id = $2, error = NULL, updated_at = now()
-             WHERE id = ANY($1)",
-            &ids,
-            batch_id
-        )
-        .execute(&mut *self.tx)
-        .await?;
+        let batch = super::batches::NewBatch {
+            chain_id: self.chain_id,
+            type_id: self.type_id,
+            signer,
+            nonce,
+            gas_limit,
+        };
+        let batch_id = super::batches::record_batch(&mut self.tx, &batch, signed, &ids).await?;
         self.tx.commit().await?;
         Ok(batch_id)
     }
