@@ -501,17 +501,7 @@ async fn json_of(r: reqwest::Response) -> Result<(u16, Value)> {
 async fn admin_issuance_needs_a_scoped_key_is_all_or_nothing_and_idempotent() -> Result<()> {
     let h = Harness::new().await?;
     let (serve, base, _) = start(&h).await?;
-    let create = |name: &str, scopes: &str| -> Result<String> {
-        let out = h
-            .laurel(&["admin", "key", "create", "--name", name, "--scopes", scopes])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8(out.stdout)?.trim().to_string())
-    };
+    let create = |name: &str, scopes: &str| h.api_key(name, scopes);
     let issuer = create("erp", "issue")?;
     let reader = create("dashboard", "read")?;
     assert!(issuer.starts_with("lrl_") && issuer.len() > 60);
@@ -866,17 +856,7 @@ async fn shutdown_finishes_the_request_in_flight_then_exits() -> Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let h = Harness::new().await?;
     let (mut serve, base, _) = start(&h).await?;
-    let out = h
-        .laurel(&[
-            "admin", "key", "create", "--name", "drain", "--scopes", "issue",
-        ])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8(out.stdout)?.trim().to_string();
+    let key = h.api_key("drain", "issue")?;
     let body = format!(
         r#"{{"issuances":[{{"type":1,"holder":"{:#x}"}}]}}"#,
         holder(77)

@@ -23,14 +23,7 @@ fn token(type_id: u64, who: Address) -> String {
 async fn a_borrowed_evidence_hash_gets_no_one_elses_claim() -> Result<()> {
     let h = Harness::new().await?;
     let a = holder(1);
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &h.type_id.to_string(),
-        "--holder",
-        &format!("{a:#x}"),
-    ])?;
-    anyhow::ensure!(code == 0, "issue failed: {out}");
+    h.issue(h.type_id, a)?;
 
     let signer: alloy::signers::local::PrivateKeySigner = h.key_hex.parse()?;
     let wallet = ProviderBuilder::new()
@@ -178,8 +171,7 @@ async fn a_stuck_mirror_says_so_refuses_to_authorise_and_heals() -> Result<()> {
             .map(|d| d.as_secs())
             .unwrap_or(0)
     };
-    let (code, out) = h.run(&["issue", "--type", &t, "--holder", &format!("{a:#x}")])?;
-    anyhow::ensure!(code == 0, "issue failed: {out}");
+    h.issue(h.type_id, a)?;
     let b_expires = now() + 15;
     let (code, out) = h.run(&[
         "issue",
@@ -361,29 +353,12 @@ async fn a_slow_admin_operation_answers_202_and_its_audit_record_follows_it_to_t
     use alloy::providers::Provider;
     let h = Harness::new().await?;
     let a = holder(41);
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &h.type_id.to_string(),
-        "--holder",
-        &format!("{a:#x}"),
-    ])?;
-    anyhow::ensure!(code == 0, "issue failed: {out}");
+    h.issue(h.type_id, a)?;
     let (serve, base, _) = start(&h).await?;
-    let key = |name: &str| -> Result<String> {
-        let out = h
-            .laurel(&[
-                "admin", "key", "create", "--name", name, "--scopes", "revoke",
-            ])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8(out.stdout)?.trim().to_string())
-    };
-    let (registrar, other) = (key("registrar")?, key("other")?);
+    let (registrar, other) = (
+        h.api_key("registrar", "revoke")?,
+        h.api_key("other", "revoke")?,
+    );
 
     // Blocks stop being mined: the revocation is broadcast and waits in the pool.
     let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
@@ -755,14 +730,7 @@ async fn an_admin_operation_never_takes_the_nonce_of_a_batch_in_flight() -> Resu
     use alloy::providers::Provider;
     let h = Harness::new().await?;
     let a = holder(71);
-    let (code, out) = h.run(&[
-        "issue",
-        "--type",
-        &h.type_id.to_string(),
-        "--holder",
-        &format!("{a:#x}"),
-    ])?;
-    anyhow::ensure!(code == 0, "issue failed: {out}");
+    h.issue(h.type_id, a)?;
     let signer: alloy::signers::local::PrivateKeySigner = h.key_hex.parse()?;
     let provider = ProviderBuilder::new().connect_http(h.node.endpoint_url());
     let pending = provider

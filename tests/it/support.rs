@@ -280,6 +280,32 @@ impl Harness {
         cmd
     }
 
+    /// A new admin API key named `name` with `scopes` (comma-separated), made by `laurel admin key create`.
+    pub(crate) fn api_key(&self, name: &str, scopes: &str) -> Result<String> {
+        let out = self
+            .laurel(&["admin", "key", "create", "--name", name, "--scopes", scopes])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    }
+
+    /// Issues a credential of `type_id` to `who` with `laurel issue` (waiting for it); its output.
+    pub(crate) fn issue(&self, type_id: u64, who: Address) -> Result<String> {
+        let (code, out) = self.run(&[
+            "issue",
+            "--type",
+            &type_id.to_string(),
+            "--holder",
+            &format!("{who:#x}"),
+        ])?;
+        anyhow::ensure!(code == 0, "issue failed: {out}");
+        Ok(out)
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Result<(i32, String)> {
         let out = self.laurel(args).output()?;
         let text = format!(
