@@ -126,6 +126,10 @@ pub struct Layer {
     pub max_in_flight: Option<u64>,
     /// Blocks the mirror may lag the chain head before authorization read from it is refused.
     pub max_auth_lag: Option<u64>,
+    /// The issuer keystore file (the keys that sign Open Badges credentials; `laurel keys init` makes it).
+    pub issuer_keystore: Option<PathBuf>,
+    /// The VC-JWT algorithm: `RS256` (default), `ES256` or `EdDSA`.
+    pub jwt_alg: Option<String>,
 }
 
 /// Why configuration could not be loaded.
@@ -168,6 +172,9 @@ pub enum ConfigError {
     /// The listen address does not parse.
     #[error("listen address {0:?} is not host:port (e.g. 127.0.0.1:8787)")]
     BadListen(String),
+    /// The VC-JWT algorithm is not one Laurel signs with.
+    #[error("JWT algorithm {0:?} (LAUREL_JWT_ALG or jwt_alg) is not one of RS256, ES256, EdDSA")]
+    BadJwtAlg(String),
 }
 
 impl Layer {
@@ -186,6 +193,8 @@ impl Layer {
             max_batch: self.max_batch.or(lower.max_batch),
             max_in_flight: self.max_in_flight.or(lower.max_in_flight),
             max_auth_lag: self.max_auth_lag.or(lower.max_auth_lag),
+            issuer_keystore: self.issuer_keystore.or(lower.issuer_keystore),
+            jwt_alg: self.jwt_alg.or(lower.jwt_alg),
         }
     }
 
@@ -242,6 +251,8 @@ impl Layer {
             max_batch,
             max_in_flight,
             max_auth_lag,
+            issuer_keystore: get("LAUREL_ISSUER_KEYSTORE").map(PathBuf::from),
+            jwt_alg: get("LAUREL_JWT_ALG"),
         })
     }
 }
@@ -270,7 +281,14 @@ pub struct Settings {
     /// Blocks the mirror may lag the chain head before the API refuses (503) an authorization decision it
     /// would read from the mirror (an account's roles), default 10.
     pub max_auth_lag: u64,
+    /// The issuer keystore file, if configured (else `LAUREL_ISSUER_KEYS` may hold the keys).
+    pub issuer_keystore: Option<PathBuf>,
+    /// The VC-JWT algorithm, by its JOSE name (`RS256` by default: the one OB 3.0 requires verifiers take).
+    pub jwt_alg: String,
 }
+
+/// The algorithms a VC-JWT may be signed with, by JOSE name.
+pub const JWT_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// How the issuance worker paces its batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -315,6 +333,14 @@ impl Settings {
         let listen = listen_text
             .parse::<SocketAddr>()
             .map_err(|_| ConfigError::BadListen(listen_text.clone()))?;
+        let jwt_alg = match layer.jwt_alg {
+            None => JWT_ALGS[0].to_string(),
+            Some(a) => JWT_ALGS
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(a.trim()))
+                .map(|k| k.to_string())
+                .ok_or(ConfigError::BadJwtAlg(a))?,
+        };
         Ok(Settings {
             chain,
             rpc_url: layer
@@ -337,6 +363,8 @@ impl Settings {
                 max_in_flight: layer.max_in_flight.map_or(4, |v| v.max(1)),
             },
             max_auth_lag: layer.max_auth_lag.unwrap_or(DEFAULT_MAX_AUTH_LAG),
+            issuer_keystore: layer.issuer_keystore,
+            jwt_alg,
         })
     }
 
@@ -375,6 +403,10 @@ impl Settings {
         lines.push(format!("max_batch = {}", self.pacing.max_batch));
         lines.push(format!("max_in_flight = {}", self.pacing.max_in_flight));
         lines.push(format!("max_auth_lag = {}", self.max_auth_lag));
+        if let Some(k) = &self.issuer_keystore {
+            lines.push(format!("issuer_keystore = {:?}", k.display().to_string()));
+        }
+        lines.push(format!("jwt_alg = {:?}", self.jwt_alg));
         lines.join("\n") + "\n"
     }
 }

@@ -1,5 +1,7 @@
-//! Open Badges 3.0: the credential document of a token (JSON, or a VC-JWT signed with the issuer key), its
-//! status (a 1EdTech revocation list of that one credential), the issuer profile and the issuer's JWK set.
+//! Open Badges 3.0: the credential document of a token — JSON-LD with an embedded Data Integrity proof
+//! (`eddsa-rdfc-2022`), or the VC-JWT (OB 3.0 §8.2) — and its status view (JSON, with the chain's status
+//! beside it). The issuer's profile, DID document and keys are in `issuer`; the status lists in
+//! `status_lists`.
 
 use std::collections::HashMap;
 
@@ -8,27 +10,32 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Path, Query};
-use super::metadata::credential_at;
+use super::metadata::{credential_at, credential_badge};
 use super::public::Reflects;
 use super::AppState;
-use crate::credentials::issuer_key::vc_jwt_claims;
-use crate::credentials::ob3::{claim_of, complete, seal};
+use crate::credentials::baking::{bake_png, bake_svg, render_png, Baked};
+use crate::credentials::ob3::{claim_of, complete, seal, status_place};
+use crate::credentials::secure::SecureError;
 use crate::domain::credential_status;
 
-/// The media type of a VC-JWT.
+/// The media type of a VC-JWT asked for by `Accept`.
 pub const VC_JWT: &str = "application/vc+jwt";
+/// The media type of a credential document (OB 3.0 §5: JSON-LD verifiable credential).
+pub const VC_LD_JSON: &str = "application/vc+ld+json";
 
-/// Whether the caller asked for the VC-JWT: `?format=jwt`, or `Accept: application/vc+jwt` without a
-/// `format`.
-fn wants_jwt(q: &HashMap<String, String>, headers: &HeaderMap) -> Result<bool, ApiError> {
+/// The media type the caller asked a VC-JWT in, or none for JSON-LD: `?format=jwt` (`text/plain`, as
+/// OB 3.0 §5 serves the compact form), `?format=json`, else `Accept: application/vc+jwt`.
+pub fn wants_jwt(
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Option<&'static str>, ApiError> {
     match q.get("format").map(String::as_str) {
-        Some("jwt") => Ok(true),
-        Some("json") => Ok(false),
+        Some("jwt") => Ok(Some("text/plain; charset=utf-8")),
+        Some("json") => Ok(None),
         Some(other) => Err(ApiError::field(
             "invalid_format",
             "format",
@@ -37,14 +44,31 @@ fn wants_jwt(q: &HashMap<String, String>, headers: &HeaderMap) -> Result<bool, A
         None => Ok(headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains(VC_JWT))),
+            .is_some_and(|a| a.contains(VC_JWT))
+            .then_some(VC_JWT)),
     }
 }
 
-/// The Open Badges 3.0 `AchievementCredential` of a credential token: JSON by default, or the VC-JWT
-/// (EdDSA, key at `/.well-known/jwks.json`) with `format=jwt`. `x-laurel-claim-hash` is the keccak-256 of
-/// the document's claim (docs/credentials.md) and `x-laurel-claim-bound` says whether it is the hash the
-/// chain recorded at issuance.
+/// A securing failure as the API reports it: no key or DID is the deployment's to fix (503).
+pub fn secure_error(e: SecureError) -> ApiError {
+    match e {
+        SecureError::Integrity(e) => ApiError::Internal(format!("data integrity proof: {e}")),
+        e => ApiError::Unavailable(e.to_string()),
+    }
+}
+
+/// Unix time now (wall clock): when a proof is made.
+pub fn wall_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The Open Badges 3.0 `AchievementCredential` of a credential token, signed now by the issuer's current
+/// keys: JSON-LD with an `eddsa-rdfc-2022` Data Integrity proof by default, or the VC-JWT (RS256 unless
+/// configured otherwise; its `kid` is a URL answering the public JWK) with `format=jwt`.
+/// `x-laurel-claim-hash` is the keccak-256 of the document's claim (docs/credentials.md) and
+/// `x-laurel-claim-bound` says whether it is the hash the chain recorded at issuance.
 #[utoipa::path(get, path = "/v1/credentials/{chainId}/{tokenId}/ob3", tag = "open badges",
     params(
         ("chainId" = String, Path, description = "Chain id"),
@@ -53,7 +77,8 @@ fn wants_jwt(q: &HashMap<String, String>, headers: &HeaderMap) -> Result<bool, A
     ),
     responses(
         (status = 200, description = "The credential", content(
-            (Object = "application/json"),
+            (Object = "application/vc+ld+json"),
+            (String = "text/plain"),
             (String = "application/vc+jwt"))),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn credential(
@@ -64,37 +89,139 @@ pub async fn credential(
 ) -> Result<Response, ApiError> {
     let jwt = wants_jwt(&q, &headers)?;
     let (_, c) = credential_at(&state, &chain, &token).await?;
+    let signed = signed(&state, &c, jwt.is_some()).await?;
+    let media = jwt.unwrap_or(VC_LD_JSON);
+    let mut response = (
+        [(header::CONTENT_TYPE, media)],
+        signed.credential.text().to_string(),
+    )
+        .into_response();
+    claim_headers(&mut response, &signed);
+    Ok(response)
+}
+
+/// A credential document signed now: the VC-JWT or the JSON-LD with its proof, and its claim's hash and
+/// binding.
+pub struct Signed {
+    /// The credential as served.
+    pub credential: Baked,
+    /// keccak-256 of its claim.
+    pub claim_hash: alloy::primitives::B256,
+    /// Whether that is the hash the chain recorded.
+    pub bound: bool,
+}
+
+/// Credential `c`'s document, signed now by the current keys (as a VC-JWT when `jwt`).
+pub async fn signed(
+    state: &AppState,
+    c: &crate::domain::CredentialRow,
+    jwt: bool,
+) -> Result<Signed, ApiError> {
+    let keys = state.keys.keys();
     let program = state.program().await?;
-    let (claim, bound) = claim_of(state.store(), &program, &c).await?;
-    let document = complete(&program, &claim, &c);
-    let sealed = seal(&document);
-    let claim_headers = [
-        ("x-laurel-claim-hash", format!("{:#x}", sealed.hash)),
-        ("x-laurel-claim-bound", bound.to_string()),
-    ];
-    let mut response = if jwt {
-        let key = state.issuer_key.as_ref().ok_or_else(no_key)?;
-        let claims = vc_jwt_claims(
-            &document,
-            c.issued_at,
-            (c.expires_at != 0).then_some(c.expires_at),
-        );
-        ([(header::CONTENT_TYPE, VC_JWT)], key.sign_jwt(&claims)).into_response()
+    let (claim, bound) = claim_of(state.store(), &program, c).await?;
+    let place = status_place(state.store(), &program, c).await?;
+    let document = complete(&program, &claim, c, &place);
+    let claim_hash = seal(&document).hash;
+    let securing = state.securing(&program, &keys);
+    let now = wall_clock();
+    let credential = if jwt {
+        let valid_until = (c.expires_at != 0).then_some(c.expires_at);
+        Baked::Jwt(
+            securing
+                .jwt(&document, c.issued_at, valid_until, now)
+                .map_err(secure_error)?,
+        )
     } else {
-        Json(document).into_response()
+        let signed = securing.with_proof(&document, now).map_err(secure_error)?;
+        Baked::Json(signed.to_string())
     };
-    for (name, value) in claim_headers {
+    Ok(Signed {
+        credential,
+        claim_hash,
+        bound,
+    })
+}
+
+fn claim_headers(response: &mut Response, signed: &Signed) {
+    for (name, value) in [
+        ("x-laurel-claim-hash", format!("{:#x}", signed.claim_hash)),
+        ("x-laurel-claim-bound", signed.bound.to_string()),
+    ] {
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(name, v);
         }
     }
+}
+
+/// Which credential form a baked badge carries: `format=json` (default: the JSON-LD with its Data
+/// Integrity proof) or `format=jwt` (the VC-JWT).
+fn baked_jwt(q: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match q.get("format").map(String::as_str) {
+        None | Some("json") => Ok(false),
+        Some("jwt") => Ok(true),
+        Some(other) => Err(ApiError::field(
+            "invalid_format",
+            "format",
+            format!("{other:?} is not a format: use json (the default) or jwt"),
+        )),
+    }
+}
+
+/// The baked SVG badge of a credential (OB 3.0 §5.3): the badge image with an `<openbadges:credential>`
+/// element holding the credential signed now — the JSON-LD with its proof in CDATA, or with `format=jwt`
+/// the VC-JWT in its `verify` attribute. The wallet image (`/v1/metadata/…/image.svg`) stays unbaked.
+#[utoipa::path(get, path = "/v1/credentials/{chainId}/{tokenId}/badge.svg", tag = "open badges",
+    params(
+        ("chainId" = String, Path, description = "Chain id"),
+        ("tokenId" = String, Path, description = "Token id, decimal or 0x hex"),
+        ("format" = Option<String>, Query, description = "`json` (default) or `jwt`"),
+    ),
+    responses((status = 200, description = "The baked badge", content((String = "image/svg+xml"))),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn badge_svg(
+    State(state): State<AppState>,
+    Path((chain, token)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let jwt = baked_jwt(&q)?;
+    let (c, svg) = credential_badge(&state, &chain, &token).await?;
+    let signed = signed(&state, &c, jwt).await?;
+    let baked =
+        bake_svg(&svg, &signed.credential).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut response = ([(header::CONTENT_TYPE, "image/svg+xml")], baked).into_response();
+    claim_headers(&mut response, &signed);
     Ok(response)
 }
 
-fn no_key() -> ApiError {
-    ApiError::Unavailable(
-        "this server has no issuer key: set LAUREL_ISSUER_KEY (a 32-byte hex Ed25519 seed) or give it a signing key (LAUREL_PRIVATE_KEY or --keystore)".into(),
-    )
+/// The baked PNG badge of a credential (OB 3.0 §5.3): the badge drawn from its SVG, with one `iTXt`
+/// chunk `openbadgecredential` holding the credential signed now (JSON-LD, or the VC-JWT with
+/// `format=jwt`).
+#[utoipa::path(get, path = "/v1/credentials/{chainId}/{tokenId}/badge.png", tag = "open badges",
+    params(
+        ("chainId" = String, Path, description = "Chain id"),
+        ("tokenId" = String, Path, description = "Token id, decimal or 0x hex"),
+        ("format" = Option<String>, Query, description = "`json` (default) or `jwt`"),
+    ),
+    responses((status = 200, description = "The baked badge", content((String = "image/png"))),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn badge_png(
+    State(state): State<AppState>,
+    Path((chain, token)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let jwt = baked_jwt(&q)?;
+    let (c, svg) = credential_badge(&state, &chain, &token).await?;
+    let signed = signed(&state, &c, jwt).await?;
+    let credential = signed.credential.clone();
+    // Drawing is CPU work: off the async threads.
+    let png = tokio::task::spawn_blocking(move || bake_png(&render_png(&svg)?, &credential))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut response = ([(header::CONTENT_TYPE, "image/png")], png).into_response();
+    claim_headers(&mut response, &signed);
+    Ok(response)
 }
 
 /// One entry of a revocation list.
@@ -173,27 +300,4 @@ pub async fn status(
         reason: c.reason,
         reflects,
     }))
-}
-
-/// The issuer's profile (OB 3.0 `Profile`), the `issuer` of every credential document.
-#[utoipa::path(get, path = "/issuer", tag = "open badges",
-    responses((status = 200, description = "The issuer profile", content((Object = "application/json")))))]
-pub async fn issuer(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let program = state.program().await?;
-    let mut profile = program.profile();
-    profile["description"] = format!(
-        "Issues soulbound credentials on chain {} from the CredentialRegistry {}. Credentials are signed as VC-JWTs with the key at {}.well-known/jwks.json.",
-        program.chain_id, program.registry, program.site
-    )
-    .into();
-    Ok(Json(profile))
-}
-
-/// The issuer's public keys as a JWK set (RFC 7517); VC-JWTs name theirs in the `kid` header.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "open badges",
-    responses((status = 200, description = "The JWK set", content((Object = "application/json"))),
-        (status = 503, body = ErrorBody)))]
-pub async fn jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let key = state.issuer_key.as_ref().ok_or_else(no_key)?;
-    Ok(Json(key.jwks()))
 }

@@ -38,6 +38,9 @@ pub enum ApiError {
     /// No or unknown credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// The thing asked for existed and was withdrawn for good (a compromised issuer key).
+    #[error("{0}")]
+    Gone(String),
     /// The credentials lack a scope.
     #[error("{0}")]
     Forbidden(String),
@@ -112,6 +115,7 @@ impl IntoResponse for ApiError {
             } => (StatusCode::BAD_REQUEST, code, message, field),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
+            ApiError::Gone(m) => (StatusCode::GONE, "gone", m, None),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m, None),
             ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, "refused", m, None),

@@ -18,7 +18,7 @@ pub use crate::credentials::metadata::{Attribute, TokenMetadata};
 use crate::credentials::ob3::site_root;
 use crate::domain::{credential_status, membership_status};
 
-fn parse_chain(state: &AppState, s: &str) -> Result<(), ApiError> {
+pub(crate) fn parse_chain(state: &AppState, s: &str) -> Result<(), ApiError> {
     match s.parse::<u64>() {
         Ok(c) if c == state.chain_id() => Ok(()),
         Ok(c) => Err(ApiError::NotFound(format!(
@@ -136,13 +136,21 @@ pub async fn credential_image(
     State(state): State<AppState>,
     Path((chain, token)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (_, c, name, now) = load_credential(&state, &chain, token.trim_end_matches(".svg")).await?;
+    let (_, svg) = credential_badge(&state, &chain, token.trim_end_matches(".svg")).await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}
+
+/// The SVG badge of a credential token (its type's name, its status now, its holder), and the credential.
+pub(crate) async fn credential_badge(
+    state: &AppState,
+    chain: &str,
+    token: &str,
+) -> Result<(crate::domain::CredentialRow, String), ApiError> {
+    let (_, c, name, now) = load_credential(state, chain, token).await?;
     let holder = c.holder.to_string();
     let short = format!("{}…{}", &holder[..6], &holder[38..]);
-    Ok((
-        [(header::CONTENT_TYPE, "image/svg+xml")],
-        badge_svg(&name, status_of(c.status, c.expires_at, now), &short),
-    ))
+    let svg = badge_svg(&name, status_of(c.status, c.expires_at, now), &short);
+    Ok((c, svg))
 }
 
 /// ERC-721 metadata of a membership token.

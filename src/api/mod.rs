@@ -11,6 +11,7 @@ pub mod badges;
 pub mod cache;
 pub mod error;
 pub mod extract;
+pub mod issuer;
 pub mod metadata;
 pub mod observe;
 pub mod operations;
@@ -18,6 +19,7 @@ pub mod page;
 pub mod public;
 pub mod relay;
 pub mod shed;
+pub mod status_lists;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -36,6 +38,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+use crate::credentials::keys::keystore::{KeyRing, Keystore};
+use crate::credentials::keys::Alg;
+use crate::credentials::ob3::Program;
+use crate::credentials::secure::Securing;
+
 use crate::store::Store;
 
 /// What every handler reads.
@@ -53,8 +60,10 @@ pub struct AppState {
     pub store: Store,
     /// The hot-path view of the mirror.
     pub cache: std::sync::Arc<cache::MirrorCache>,
-    /// The key that signs Open Badges credentials, when the server has one.
-    pub issuer_key: Option<std::sync::Arc<crate::credentials::issuer_key::IssuerKey>>,
+    /// The issuer keys that sign Open Badges credentials and status lists (none: nothing is signed).
+    pub keys: std::sync::Arc<KeyRing>,
+    /// The Bitstring status lists computed lately.
+    pub status_lists: std::sync::Arc<status_lists::StatusLists>,
 }
 
 impl AppState {
@@ -67,7 +76,8 @@ impl AppState {
             node,
             store,
             cache: Default::default(),
-            issuer_key: None,
+            keys: std::sync::Arc::new(KeyRing::fixed(Default::default())),
+            status_lists: Default::default(),
         }
     }
 
@@ -91,25 +101,32 @@ impl AppState {
         self.node.deployment.credential_registry
     }
 
-    /// The issuing program as credential documents name it.
+    /// The issuing program as credential documents name it, its DID settled by the issuer keys.
     pub async fn program(
         &self,
     ) -> Result<crate::credentials::ob3::Program, crate::store::StoreError> {
-        crate::credentials::ob3::Program::load(
+        let program = crate::credentials::ob3::Program::load(
             self.store(),
             self.chain_id(),
             self.registry(),
             &self.settings.issuer_name,
         )
-        .await
+        .await?;
+        Ok(program.with_keys(&self.keys.keys()))
     }
 
-    /// The same state with an issuer key for Open Badges credentials.
-    pub fn with_issuer_key(self, key: Option<crate::credentials::issuer_key::IssuerKey>) -> Self {
-        Self {
-            issuer_key: key.map(std::sync::Arc::new),
-            ..self
+    /// The issuer keys of `keys` signing `program`'s documents, with the configured VC-JWT algorithm.
+    pub fn securing<'a>(&self, program: &'a Program, keys: &'a Keystore) -> Securing<'a> {
+        Securing {
+            program,
+            keys,
+            jwt_alg: Alg::parse(&self.settings.jwt_alg).unwrap_or(Alg::Rs256),
         }
+    }
+
+    /// The same state with the issuer keys that sign Open Badges credentials.
+    pub fn with_keys(self, keys: std::sync::Arc<KeyRing>) -> Self {
+        Self { keys, ..self }
     }
 
     /// The same state with the service's signing key.
@@ -137,9 +154,14 @@ impl AppState {
         metadata::membership_metadata,
         metadata::membership_image,
         badges::credential,
+        badges::badge_svg,
+        badges::badge_png,
         badges::status,
-        badges::issuer,
-        badges::jwks,
+        issuer::issuer,
+        issuer::jwks,
+        issuer::key,
+        issuer::did,
+        status_lists::status_list,
         admin::create_issuances,
         admin::issuance,
         admin::revocations,
@@ -296,8 +318,24 @@ fn public_routes() -> Router<AppState> {
             "/v1/credentials/{chain}/{token}/status",
             get(badges::status),
         )
-        .route("/issuer", get(badges::issuer))
-        .route("/.well-known/jwks.json", get(badges::jwks))
+        .route(
+            "/v1/credentials/{chain}/{token}/badge.svg",
+            get(badges::badge_svg),
+        )
+        .route(
+            "/v1/credentials/{chain}/{token}/badge.png",
+            get(badges::badge_png),
+        )
+        .route(
+            "/v1/status-lists/{chain}/{purpose}/{list}",
+            get(status_lists::status_list),
+        )
+        .route("/issuer", get(issuer::issuer))
+        .route("/.well-known/jwks.json", get(issuer::jwks))
+        .route("/.well-known/did.json", get(issuer::did))
+        // did:web resolvers that read a bare-domain DID as `https://host/did.json` find it here too.
+        .route("/did.json", get(issuer::did))
+        .route("/keys/{id}", get(issuer::key))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=2"),

@@ -142,6 +142,9 @@ pub enum Command {
     /// Administration of the service itself: API keys of the admin HTTP API.
     #[command(subcommand)]
     Admin(super::admin::AdminCmd),
+    /// The issuer keys that sign Open Badges credentials: init, rotate, compromise, list.
+    #[command(subcommand)]
+    Keys(super::keys::KeysCmd),
     /// Chain head, indexed head, final head, queue depth, pending transactions, cost per credential.
     Status {
         /// Print JSON instead of text.

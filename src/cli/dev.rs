@@ -344,9 +344,24 @@ impl Stack {
             rpc_url: Some(rpc.clone()),
             database_url: Some(self.database_url.clone()),
             deployment: Some(self.deployment.clone()),
+            issuer_keystore: Some(self.issuer_keystore()?),
             ..Layer::default()
         };
         Ok(Settings::resolve(layer.over(self.layer.clone()))?)
+    }
+
+    /// The dev issuer keystore (`<state dir>/issuer-keys.json`), made on first use: the issuer is the
+    /// `did:key` of its Ed25519 key, the same across runs.
+    fn issuer_keystore(&self) -> Result<PathBuf> {
+        let path = self.dir.join("issuer-keys.json");
+        if !path.exists() {
+            eprintln!("dev: making the issuer keys…");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            crate::credentials::keys::keystore::Keystore::generate(now)?.write(&path)?;
+        }
+        Ok(path)
     }
 
     /// Defines the demo program where it is missing, writes the env file and returns the banner to print

@@ -8,6 +8,7 @@ pub mod args;
 pub mod dev;
 pub mod gov;
 pub mod issue;
+pub mod keys;
 pub mod status;
 pub mod verify;
 

@@ -4,9 +4,10 @@
 //! (the program's profile), to whom (`did:pkh` of the holder), what (the achievement, with its criteria),
 //! the evidence supplied, and the on-chain record that will hold it. Its keccak-256 over the canonical JSON
 //! (RFC 8785) is the evidence hash of the issuance (see `docs/credentials.md`). The **chain fields** come
-//! from the chain and may change over the credential's life: `validFrom` (the issuing block's time),
-//! `validUntil` (the expiry, which renewals move) and `credentialStatus` (where revocation and
-//! suspension are published). They are left out of the hash; the chain itself is their source of truth.
+//! from the chain and the deployment and may change over the credential's life: `validFrom` (the issuing
+//! block's time), `validUntil` (the expiry, which renewals move), `credentialStatus` (its places in the
+//! Bitstring status lists), `issuer` (the program's DID profile, whose keys rotate) and `proof`. They are
+//! left out of the hash; the chain and the deployment are their source of truth.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,10 @@ use serde_json::{json, Map, Value};
 
 use super::canonical::canonical;
 use super::dates::datetime;
-use crate::domain::{token_id, CredentialRow, CredentialTypeRow};
+use super::did::{did_web, IssuerDid};
+use super::keys::keystore::Keystore;
+use super::status_list::{self, Purpose};
+use crate::domain::{token_id, CredentialRow, CredentialTypeRow, TypeFlags};
 use crate::store::documents::ClaimedToken;
 use crate::store::issuance::{ClaimDocument, NewRequest};
 use crate::store::{Store, StoreError};
@@ -24,10 +28,14 @@ use crate::store::{Store, StoreError};
 pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
 /// The Open Badges 3.0 context (second).
 pub const OB3_CONTEXT: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
-/// The `credentialStatus` type: a 1EdTech revocation list, published per credential.
-pub const STATUS_TYPE: &str = "1EdTechRevocationList";
-/// The top-level members that are not part of the claim: set from the chain, or the proof.
-pub const CHAIN_FIELDS: [&str; 4] = ["validFrom", "validUntil", "credentialStatus", "proof"];
+/// The top-level members that are not part of the claim: set from the chain or the deployment, or the proof.
+pub const CHAIN_FIELDS: [&str; 5] = [
+    "validFrom",
+    "validUntil",
+    "credentialStatus",
+    "issuer",
+    "proof",
+];
 /// Where a site serves when the registry's base URI says nothing usable.
 const DEFAULT_SITE: &str = "http://127.0.0.1:8787/";
 
@@ -42,6 +50,9 @@ pub struct Program {
     pub site: String,
     /// The issuer's name.
     pub issuer_name: String,
+    /// The issuer's DID: `did:web` of an HTTPS site, else `did:key` of the current Ed25519 issuer key
+    /// (none when the site is not HTTPS and there is no such key).
+    pub did: Option<IssuerDid>,
 }
 
 /// `http://host:port/` of a base URI `http://host:port/v1/metadata/<chain>/`.
@@ -65,20 +76,33 @@ impl Program {
             .base_uri(chain_id, crate::domain::Registry::Credentials)
             .await?
             .filter(|b| b.starts_with("http://") || b.starts_with("https://"));
+        let site = base.map_or_else(|| DEFAULT_SITE.to_string(), |b| site_root(&b));
         Ok(Program {
             chain_id,
             registry,
-            site: base.map_or_else(|| DEFAULT_SITE.to_string(), |b| site_root(&b)),
+            did: did_web(&site).map(IssuerDid::Web),
+            site,
             issuer_name: issuer_name.to_string(),
         })
     }
 
-    /// The issuer's id: the URL of its profile.
-    pub fn issuer_id(&self) -> String {
-        format!("{}issuer", self.site)
+    /// The same program with its DID settled by the issuer keys (`did:key` when the site is not HTTPS).
+    pub fn with_keys(self, keys: &Keystore) -> Program {
+        Program {
+            did: IssuerDid::of(&self.site, keys),
+            ..self
+        }
     }
 
-    /// The issuer profile (OB 3.0 `Profile`), as served at `/issuer` and embedded in documents.
+    /// The issuer's id: its DID, or (no DID: nothing can be signed) the URL of its profile.
+    pub fn issuer_id(&self) -> String {
+        match &self.did {
+            Some(d) => d.id().to_string(),
+            None => format!("{}issuer", self.site),
+        }
+    }
+
+    /// The issuer profile (OB 3.0 `Profile`), as served at `/issuer` and embedded in every document.
     pub fn profile(&self) -> Value {
         json!({
             "id": self.issuer_id(),
@@ -88,12 +112,37 @@ impl Program {
         })
     }
 
-    /// The URL of a credential's status (a 1EdTech revocation list of that one credential).
+    /// The URL of a credential's own status view (JSON, with the chain's status beside it).
     pub fn status_url(&self, token: U256) -> String {
         format!(
             "{}v1/credentials/{}/{token}/status",
             self.site, self.chain_id
         )
+    }
+}
+
+/// Where a credential's status is published: its position in the status lists, and whether its type
+/// can be suspended (only then is it in a suspension list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusPlace {
+    /// The credential's status position.
+    pub position: u64,
+    /// Whether the type can be suspended.
+    pub suspendable: bool,
+}
+
+impl StatusPlace {
+    /// The `credentialStatus` value: the revocation entry, and the suspension entry beside it (an array)
+    /// when the type can be suspended.
+    pub fn credential_status(&self, p: &Program) -> Value {
+        let revocation = status_list::entry(p, Purpose::Revocation, self.position);
+        if !self.suspendable {
+            return revocation;
+        }
+        Value::Array(vec![
+            revocation,
+            status_list::entry(p, Purpose::Suspension, self.position),
+        ])
     }
 }
 
@@ -191,7 +240,6 @@ pub fn claim(
         "id": credential_urn(p, token, key),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": ty.name,
-        "issuer": p.profile(),
         "credentialSubject": {
             "id": did_pkh(p.chain_id, holder),
             "type": ["AchievementSubject"],
@@ -225,18 +273,40 @@ pub fn seal(document: &Value) -> ClaimDocument {
     }
 }
 
-/// The full document: `claim` with the chain fields of credential `c` (issue time, expiry, status URL).
-pub fn complete(p: &Program, claim: &Value, c: &CredentialRow) -> Value {
+/// The full (unsigned) document: `claim` with the chain fields of credential `c` — issuer profile, issue
+/// time, expiry and its places in the status lists.
+pub fn complete(p: &Program, claim: &Value, c: &CredentialRow, status: &StatusPlace) -> Value {
     let mut doc: Map<String, Value> = claim.as_object().cloned().unwrap_or_default();
+    doc.insert("issuer".into(), p.profile());
     doc.insert("validFrom".into(), datetime(c.issued_at).into());
     if c.expires_at != 0 {
         doc.insert("validUntil".into(), datetime(c.expires_at).into());
     }
-    doc.insert(
-        "credentialStatus".into(),
-        json!({"id": p.status_url(c.token_id), "type": STATUS_TYPE}),
-    );
+    doc.insert("credentialStatus".into(), status.credential_status(p));
     Value::Object(doc)
+}
+
+/// Where credential `c` is published in the status lists (its position is allocated on first use).
+pub async fn status_place(
+    store: &Store,
+    p: &Program,
+    c: &CredentialRow,
+) -> Result<StatusPlace, StoreError> {
+    let position = store
+        .status_position(&crate::store::status::StatusKey {
+            chain_id: p.chain_id,
+            token_id: c.token_id,
+            issued_tx: c.issued_tx,
+        })
+        .await?;
+    let suspendable = store
+        .credential_type(p.chain_id, c.type_id)
+        .await?
+        .is_some_and(|t| TypeFlags::from_bits_truncate(t.flags).contains(TypeFlags::SUSPENDABLE));
+    Ok(StatusPlace {
+        position,
+        suspendable,
+    })
 }
 
 /// The mirrored credential types by id.
@@ -325,7 +395,8 @@ pub async fn claim_of(
     };
     if let Some(text) = store.confirmed_document(&asked).await? {
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
-            if names_token(p, &v, c) && seal(&v).hash == c.evidence_hash {
+            // The stored text is exactly what was hashed (earlier releases kept `issuer` in the claim).
+            if names_token(p, &v, c) && keccak256(text.as_bytes()) == c.evidence_hash {
                 return Ok((v, true));
             }
         }
@@ -354,6 +425,7 @@ mod tests {
             registry: Address::repeat_byte(0x11),
             site: "https://badges.example.edu/".into(),
             issuer_name: "Example Academy".into(),
+            did: Some(IssuerDid::Web("did:web:badges.example.edu".into())),
         }
     }
 
@@ -380,13 +452,26 @@ mod tests {
             expires_at: 1_800_000_000,
             ..CredentialRow::default()
         };
-        let full = complete(&program(), &c, &row);
+        let place = StatusPlace {
+            position: 5,
+            suspendable: true,
+        };
+        let full = complete(&program(), &c, &row, &place);
         assert_eq!(full["validFrom"], "2023-11-14T22:13:20Z");
+        assert_eq!(full["issuer"]["id"], "did:web:badges.example.edu");
+        assert_eq!(full["credentialStatus"][1]["statusPurpose"], "suspension");
+        assert_eq!(
+            full["credentialStatus"][0]["statusListIndex"],
+            full["credentialStatus"][1]["statusListIndex"]
+        );
         assert_eq!(
             seal(&full),
             sealed,
             "adding the chain fields leaves the hash alone"
         );
+        let key = crate::credentials::keys::IssuerKey::ed25519_from_seed("k", [2u8; 32], 0);
+        crate::credentials::integrity::sign(&full, &key, "did:web:badges.example.edu#k", 1)
+            .expect("every term of the document is defined by its contexts");
         let mut other = full.clone();
         other["credentialSubject"]["id"] = did_pkh(31337, Address::repeat_byte(0x33)).into();
         assert_ne!(seal(&other).hash, sealed.hash, "the subject is bound");

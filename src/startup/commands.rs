@@ -82,6 +82,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Admin(cmd) => {
             admin(&cli.global, cmd).await?;
         }
+        Command::Keys(cmd) => {
+            let s = cli.global.settings()?;
+            let key = signer(&s).ok();
+            crate::cli::keys::run(cmd, s.issuer_keystore.as_deref(), key.as_ref())?;
+        }
         Command::Status { json } => {
             status(&cli.global, json).await?;
         }

@@ -146,10 +146,7 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
     on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<()> {
-    let issuer_key = crate::credentials::issuer_key::IssuerKey::load(
-        |k| std::env::var(k).ok(),
-        signer.as_ref(),
-    )?;
+    let keys = issuer_keys(&app.settings, shutdown.clone())?;
     let listener = crate::api::bind(app.settings.listen).await?;
     on_listening(listener.local_addr()?);
     let api_signer = signer.clone();
@@ -160,9 +157,6 @@ pub async fn serve(
         );
     }
     let handles = crate::cli::spawn_pipeline(&app.cli(), worker, shutdown.clone());
-    if let Some(k) = &issuer_key {
-        tracing::info!(kid = k.kid(), "Open Badges issuer key loaded");
-    }
     // The API reads through a pool of its own: the indexer and the worker keep theirs under any load.
     let db = app
         .settings
@@ -173,13 +167,56 @@ pub async fn serve(
     let router = crate::api::router(
         crate::api::AppState::new(app.settings.clone(), app.node.clone(), api_store)
             .with_signer(api_signer)
-            .with_issuer_key(issuer_key),
+            .with_keys(keys),
     );
     let served = crate::api::serve(listener, router, shutdown.clone()).await;
     for h in handles {
         let _ = h.await;
     }
     Ok(served?)
+}
+
+/// Seconds between checks of the issuer keystore file for a rotation.
+const KEYSTORE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The issuer keys of the settings (the keystore file, re-read when `laurel keys` changes it, or
+/// `LAUREL_ISSUER_KEYS`), logged by id; none configured is a warning: nothing can be signed.
+fn issuer_keys(
+    settings: &crate::config::Settings,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Arc<crate::credentials::keys::keystore::KeyRing>> {
+    use crate::credentials::keys::keystore::{KeyRing, KeySource};
+    let env = |k: &str| std::env::var(k).ok();
+    let source = KeySource::of(env, settings.issuer_keystore.as_deref())?;
+    let ring = Arc::new(KeyRing::load(&source, env)?);
+    let keys = ring.keys();
+    if keys.keys.is_empty() {
+        tracing::warn!(
+            "no issuer keys (LAUREL_ISSUER_KEYSTORE or LAUREL_ISSUER_KEYS): Open Badges documents and status lists answer 503; `laurel keys init --file <path>` makes a keystore"
+        );
+    }
+    for k in keys.keys.iter().filter(|k| k.is_current()) {
+        tracing::info!(key = %k.id, alg = %k.alg(), "issuer key loaded");
+    }
+    if ring.watches_file() {
+        let watched = ring.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(KEYSTORE_POLL) => {}
+                    _ = shutdown.changed() => return,
+                }
+                match watched.refresh() {
+                    Ok(true) => tracing::info!("issuer keystore changed: keys reloaded"),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "issuer keystore unreadable: keeping the keys in use")
+                    }
+                }
+            }
+        });
+    }
+    Ok(ring)
 }
 
 /// `laurel dev`: the local stack (Postgres, anvil, the contracts, a demo program) and the service on it,

@@ -5,7 +5,7 @@
 //! holds the state tables folded from the events in the same transactions, their undo log, and the reads
 //! the CLI and API use; [`changes`] is the shape of what a fold hands the store to write. [`issuance`] is the
 //! queue (a submission's transaction, the worker's claim, batches and their transactions, stats, the audit
-//! log); [`health`] is what the mirror knows of its chain (identity, head, rebuild); [`api_keys`] and [`documents`] hold the admin API's keys and the stored claim documents. The store
+//! log); [`health`] is what the mirror knows of its chain (identity, head, rebuild); [`api_keys`] and [`documents`] hold the admin API's keys and the stored claim documents; [`status`] the credentials' places in their Bitstring status lists. The store
 //! imports only `domain`, `chain` and `config`: it never calls the fold, it writes what the indexer gives it.
 
 pub mod api_keys;
@@ -15,6 +15,7 @@ pub mod health;
 pub mod issuance;
 pub mod mirror;
 pub mod projection;
+pub mod status;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;

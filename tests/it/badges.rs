@@ -1,14 +1,15 @@
 //! Open Badges 3.0 against the real stack: credentials issued through the CLI, then their documents read
 //! from `laurel serve`, validated against 1EdTech's JSON schema, tied to the evidence hash the chain
-//! recorded, verified as VC-JWTs by a stock JWT library with nothing but the published key, and their
-//! status following revocation and suspension.
+//! recorded, verified as VC-JWTs by a stock JWT library with nothing but the key its `kid` URL answers and
+//! as Data Integrity proofs with the issuer's DID key, and their status following revocation and
+//! suspension in the Bitstring status lists. (`interop` runs the ecosystem's own verifiers on them.)
 
 use alloy::primitives::{keccak256, Address, B256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use jsonwebtoken::{decode, jwk::JwkSet, Algorithm, DecodingKey, Validation};
 use laurel::chain::bindings::CredentialRegistry;
 use laurel::credentials::canonical::canonical;
@@ -58,16 +59,46 @@ async fn evidence_on_chain(h: &Harness, type_id: u64, who: Address) -> Result<B2
 }
 
 /// The claim hash as docs/credentials.md defines it: keccak-256 of the canonical JSON (RFC 8785) of the
-/// document without `validFrom`, `validUntil`, `credentialStatus` and `proof`.
-fn claim_hash(document: &Value) -> B256 {
+/// document without `validFrom`, `validUntil`, `credentialStatus`, `issuer` and `proof`.
+pub(crate) fn claim_hash(document: &Value) -> B256 {
     let mut claim = document.clone();
-    for f in ["validFrom", "validUntil", "credentialStatus", "proof"] {
+    for f in [
+        "validFrom",
+        "validUntil",
+        "credentialStatus",
+        "issuer",
+        "proof",
+    ] {
         claim.as_object_mut().unwrap().remove(f);
     }
     keccak256(canonical(&claim))
 }
 
-fn token(type_id: u64, who: Address) -> String {
+/// Schema errors of a document. OB 3.0 (and so its schema) allows one `credentialStatus`; a credential of a
+/// type that can be suspended carries two (revocation and suspension), as VC 2.0 and Bitstring Status List
+/// allow and OB 3.1 plans (1EdTech/openbadges-specification#623): each is checked in the single place.
+pub(crate) fn schema_errors(schema: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    let entries = match &doc["credentialStatus"] {
+        Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    };
+    let mut errors = Vec::new();
+    for entry in entries {
+        let mut one = doc.clone();
+        one["credentialStatus"] = entry;
+        errors.extend(schema.iter_errors(&one).map(|e| e.to_string()));
+    }
+    errors
+}
+
+/// The document without its proof: what a VC-JWT carries and what the claim and status fields are read from.
+pub(crate) fn unsecured(doc: &Value) -> Value {
+    let mut d = doc.clone();
+    d.as_object_mut().unwrap().remove("proof");
+    d
+}
+
+pub(crate) fn token(type_id: u64, who: Address) -> String {
     laurel::domain::token_id(type_id, who).to_string()
 }
 
@@ -145,7 +176,7 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
     // The document: the OB 3.0 data model, valid against 1EdTech's schema.
     let (s, doc) = get(&base, &format!("/v1/credentials/31337/{}/ob3", token(t, a))).await?;
     assert_eq!(s, 200, "{doc}");
-    let errors: Vec<String> = schema.iter_errors(&doc).map(|e| e.to_string()).collect();
+    let errors = schema_errors(&schema, &doc);
     assert!(errors.is_empty(), "schema errors: {errors:?}\n{doc:#}");
     let mut broken = doc.clone();
     broken.as_object_mut().unwrap().remove("validFrom");
@@ -177,10 +208,16 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
     assert!(doc["validFrom"]
         .as_str()
         .is_some_and(|v| v.ends_with('Z') && v.len() == 20));
-    let status_url = doc["credentialStatus"]["id"].as_str().unwrap().to_string();
+    let status = &doc["credentialStatus"];
+    assert_eq!(
+        (status["type"].as_str(), status["statusPurpose"].as_str()),
+        (Some("BitstringStatusListEntry"), Some("revocation")),
+        "one entry for a type that cannot be suspended: {status}"
+    );
+    let revocation_list = status["statusListCredential"].as_str().unwrap().to_string();
     assert!(
-        status_url.ends_with(&format!("/v1/credentials/31337/{}/status", token(t, a))),
-        "{status_url}"
+        revocation_list.ends_with("/v1/status-lists/31337/revocation/0"),
+        "{revocation_list}"
     );
     let record = doc["evidence"]
         .as_array()
@@ -224,7 +261,18 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
         evidence_on_chain(&h, 2, a).await?,
         "{doc_c:#}"
     );
-    assert!(schema.iter_errors(&doc_c).next().is_none());
+    assert!(schema_errors(&schema, &doc_c).is_empty());
+    let entries = doc_c["credentialStatus"]
+        .as_array()
+        .context("two status entries")?;
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e["statusPurpose"].as_str())
+            .collect::<Vec<_>>(),
+        [Some("revocation"), Some("suspension")]
+    );
+    assert_eq!(entries[0]["statusListIndex"], entries[1]["statusListIndex"]);
     let criteria = doc_c["credentialSubject"]["achievement"]["criteria"]["narrative"]
         .as_str()
         .unwrap();
@@ -245,14 +293,14 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
     .text()
     .await?;
 
-    // The VC-JWT verifies with a stock library and nothing but the published key.
+    // The VC-JWT verifies with a stock library and nothing but the key its kid URL answers.
     let r = reqwest::get(format!(
         "{base}/v1/credentials/31337/{}/ob3?format=jwt",
         token(t, a)
     ))
     .await?;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-type"], "application/vc+jwt");
+    assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
     let jwt = r.text().await?;
     let client = reqwest::Client::new();
     let by_accept = client
@@ -266,25 +314,41 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
         by_accept, jwt,
         "Accept: application/vc+jwt gives the same JWT"
     );
+    let header = jsonwebtoken::decode_header(&jwt)?;
+    assert_eq!(header.alg, Algorithm::RS256, "RS256 by default");
+    let kid = header.kid.context("the JWT names no kid")?;
+    // The kid is a URL of the program's site (the registry's base URI), which this server answers.
+    let site = doc["issuer"]["url"].as_str().unwrap();
+    let path = kid
+        .strip_prefix(site)
+        .context("the kid is not on the site")?;
+    assert!(path.starts_with("keys/rs256-"), "{kid}");
+    let bare: Value = reqwest::get(format!("{base}/{path}")).await?.json().await?;
+    assert!(
+        bare.get("d").is_none() && bare.get("p").is_none(),
+        "public only: {bare}"
+    );
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(bare)?;
     let (s, jwks) = get(&base, "/.well-known/jwks.json").await?;
     assert_eq!(s, 200);
     let set: JwkSet = serde_json::from_value(jwks)?;
-    let header = jsonwebtoken::decode_header(&jwt)?;
-    let jwk = set
-        .find(header.kid.as_deref().context("the JWT names no kid")?)
-        .context("the JWT's kid is not in the JWK set")?;
-    let key = DecodingKey::from_jwk(jwk)?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
+    assert!(set.find(&kid).is_some(), "the JWK set holds the kid too");
+    let key = DecodingKey::from_jwk(&jwk)?;
+    let mut validation = Validation::new(Algorithm::RS256);
     validation.required_spec_claims.clear(); // this credential never expires, so it has no `exp`
     validation.set_issuer(&[doc["issuer"]["id"].as_str().unwrap()]);
     let claims = decode::<Value>(&jwt, &key, &validation)?.claims;
     assert_eq!(claims["sub"], doc["credentialSubject"]["id"]);
     assert_eq!(claims["jti"], doc["id"]);
     let mut body = claims.clone();
-    for f in ["iss", "sub", "jti", "nbf", "exp"] {
+    for f in ["iss", "sub", "jti", "nbf", "exp", "iat"] {
         body.as_object_mut().unwrap().remove(f);
     }
-    assert_eq!(body, doc, "the JWT carries exactly the served document");
+    assert_eq!(
+        body,
+        unsecured(&doc),
+        "the JWT carries exactly the served document"
+    );
     // A changed payload no longer verifies.
     let parts: Vec<&str> = jwt.split('.').collect();
     let mut forged = claims.clone();
@@ -297,7 +361,7 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
         parts[2]
     );
     assert!(decode::<Value>(&forged_jwt, &key, &validation).is_err());
-    let strict = decode::<Value>(&jwt_c, &key, &Validation::new(Algorithm::EdDSA))?.claims;
+    let strict = decode::<Value>(&jwt_c, &key, &Validation::new(Algorithm::RS256))?.claims;
     assert_eq!(
         strict["exp"]
             .as_u64()
@@ -318,11 +382,6 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
         "{st}"
     );
     assert_eq!(st["revokedCredentials"], serde_json::json!([]));
-    assert_eq!(
-        st["id"].as_str(),
-        Some(status_url.as_str()),
-        "the list is where the document points"
-    );
     let (_, doc_b) = get(&base, &format!("/v1/credentials/31337/{}/ob3", token(t, b))).await?;
     let (_, st) = get(
         &base,
@@ -346,11 +405,113 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
     );
     assert_eq!(st["revokedCredentials"].as_array().map(Vec::len), Some(1));
 
-    // The issuer profile is the documents' issuer.
+    // The issuer profile is the documents' issuer: the did:key of an HTTP deployment, whose key proves
+    // the embedded Data Integrity proof.
     let (s, issuer) = get(&base, "/issuer").await?;
     assert_eq!(s, 200);
     assert_eq!(issuer["id"], doc["issuer"]["id"]);
     assert_eq!(issuer["type"], serde_json::json!(["Profile"]));
+    let did = doc["issuer"]["id"].as_str().unwrap();
+    assert!(did.starts_with("did:key:z6Mk"), "{did}");
+    assert!(
+        laurel::credentials::integrity::verify(&doc, &did_key_public(did)?)?,
+        "the proof verifies with the issuer's key"
+    );
+    let mut tampered = doc.clone();
+    tampered["name"] = "Another Name".into();
+    assert!(!laurel::credentials::integrity::verify(
+        &tampered,
+        &did_key_public(did)?
+    )?);
+
+    // Baked badges: the credential extracted from the SVG (JSON-LD) and the PNG (VC-JWT) is the signed
+    // credential — its proof verifies and it is the served document.
+    use laurel::credentials::baking::{extract_png, extract_svg, Baked};
+    let svg = reqwest::get(format!(
+        "{base}/v1/credentials/31337/{}/badge.svg",
+        token(t, a)
+    ))
+    .await?;
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await?;
+    assert!(svg.contains("xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\""));
+    let Some(Baked::Json(text)) = extract_svg(&svg) else {
+        bail!("no JSON-LD credential baked in the SVG: {svg}");
+    };
+    let from_svg: Value = serde_json::from_str(&text)?;
+    assert!(laurel::credentials::integrity::verify(
+        &from_svg,
+        &did_key_public(did)?
+    )?);
+    assert_eq!(unsecured(&from_svg), unsecured(&doc));
+    let png = reqwest::get(format!(
+        "{base}/v1/credentials/31337/{}/badge.png?format=jwt",
+        token(t, a)
+    ))
+    .await?;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let png = png.bytes().await?;
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(
+        (&png[16..20], &png[20..24]),
+        (&400u32.to_be_bytes()[..], &400u32.to_be_bytes()[..]),
+        "400 x 400"
+    );
+    let Some(Baked::Jwt(baked_jwt)) = extract_png(&png) else {
+        bail!("no VC-JWT baked in the PNG");
+    };
+    let claims = decode::<Value>(&baked_jwt, &key, &validation)?.claims;
+    assert_eq!(claims["jti"], doc["id"]);
+    let (s, e) = get(
+        &base,
+        &format!("/v1/credentials/31337/{}/badge.png?format=gif", token(t, a)),
+    )
+    .await?;
+    assert_eq!((s, e["field"].as_str()), (400, Some("format")), "{e}");
+
+    // The status lists: signed, 131,072 entries, the revoked credential's bit set in the revocation list
+    // and the suspended one's in the suspension list.
+    let (s, list) = get(&base, "/v1/status-lists/31337/revocation/0").await?;
+    assert_eq!(s, 200, "{list}");
+    assert!(laurel::credentials::integrity::verify(
+        &list,
+        &did_key_public(did)?
+    )?);
+    assert_eq!(list["credentialSubject"]["statusPurpose"], "revocation");
+    let encoded = list["credentialSubject"]["encodedList"].as_str().unwrap();
+    let bit = |e: &str, d: &Value| {
+        let i = d["statusListIndex"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap();
+        laurel::credentials::status_list::bit(e, i)
+    };
+    assert_eq!(
+        bit(encoded, &doc_b["credentialStatus"]),
+        Some(true),
+        "B is revoked"
+    );
+    assert_eq!(
+        bit(encoded, &doc["credentialStatus"]),
+        Some(false),
+        "A is not"
+    );
+    let size = laurel::credentials::status_list::LIST_SIZE;
+    assert_eq!(size, 131_072);
+    assert_eq!(
+        (
+            laurel::credentials::status_list::bit(encoded, size - 1),
+            laurel::credentials::status_list::bit(encoded, size)
+        ),
+        (Some(false), None),
+        "exactly 131,072 entries"
+    );
+    let (s, list) = get(&base, "/v1/status-lists/31337/suspension/0").await?;
+    assert_eq!(s, 200, "{list}");
+    let encoded = list["credentialSubject"]["encodedList"].as_str().unwrap();
+    assert_eq!(bit(encoded, &entries[1]), Some(true), "(2, a) is suspended");
+    assert_eq!(bit(encoded, &doc["credentialStatus"]), Some(false));
 
     // Bad input: JSON 4xx.
     let (s, e) = get(
@@ -367,5 +528,25 @@ async fn open_badges_credentials_follow_the_schema_tie_to_the_chain_and_verify_w
     assert_eq!((s, e["field"].as_str()), (400, Some("format")), "{e}");
     let (s, _) = get(&base, &format!("/v1/credentials/1/{}/ob3", token(t, a))).await?;
     assert_eq!(s, 404, "another chain");
+    for (path, code) in [
+        ("/v1/status-lists/31337/revocation/9", 404),
+        ("/v1/status-lists/31337/expiry/0", 400),
+        ("/v1/status-lists/31337/revocation/x", 400),
+        ("/keys/no-such-key", 404),
+    ] {
+        let (s, e) = get(&base, path).await?;
+        assert_eq!(s, code, "{path}: {e}");
+    }
     Ok(())
+}
+
+/// The Ed25519 public key of a `did:key:z6Mk…`.
+pub(crate) fn did_key_public(did: &str) -> Result<[u8; 32]> {
+    let multibase = did.strip_prefix("did:key:z").context("not a did:key")?;
+    let bytes = bs58::decode(multibase).into_vec()?;
+    anyhow::ensure!(
+        bytes.len() == 34 && bytes[..2] == [0xed, 0x01],
+        "not an Ed25519 did:key"
+    );
+    Ok(bytes[2..].try_into()?)
 }

@@ -203,6 +203,19 @@ pub fn fake_deployment(deploy_block: u64, registry_byte: u8) -> laurel::chain::D
     }
 }
 
+/// The issuer keystore of this test process (one RSA key generation for every harness), as JSON.
+pub(crate) fn issuer_keys() -> Result<String> {
+    static KEYS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(k) = KEYS.get() {
+        return Ok(k.clone());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let made = laurel::credentials::keys::keystore::Keystore::generate(now)?.to_json();
+    Ok(KEYS.get_or_init(|| made).clone())
+}
+
 /// A deployed anvil, a scratch database, one credential type whose issuer is the deployer, and the
 /// environment the `laurel` binary needs to use them.
 pub(crate) struct Harness {
@@ -229,6 +242,7 @@ impl Harness {
         std::fs::write(&deployment, serde_json::to_vec_pretty(&d)?)?;
         let db = ScratchDb::new().await?;
         let store = Store::connect(&db.url).await?;
+        std::fs::write(dir.join("issuer-keys.json"), issuer_keys()?)?;
         Ok(Self {
             key_hex: format!("0x{}", alloy::hex::encode(signer.to_bytes())),
             node,
@@ -276,8 +290,14 @@ impl Harness {
             .env("DATABASE_URL", &self.db.url)
             .env("LAUREL_DEPLOYMENT", &self.deployment)
             .env("LAUREL_PRIVATE_KEY", &self.key_hex)
+            .env("LAUREL_ISSUER_KEYSTORE", self.issuer_keystore())
             .env("LAUREL_LOG", "info,sqlx=warn");
         cmd
+    }
+
+    /// The harness's issuer keystore (a copy of the test process's, free to rotate).
+    pub(crate) fn issuer_keystore(&self) -> PathBuf {
+        self.dir.join("issuer-keys.json")
     }
 
     /// A new admin API key named `name` with `scopes` (comma-separated), made by `laurel admin key create`.
