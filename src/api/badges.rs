@@ -111,36 +111,55 @@ pub struct Signed {
     pub bound: bool,
 }
 
-/// Credential `c`'s document, signed now by the current keys (as a VC-JWT when `jwt`).
+/// Credential `c`'s document, signed now by the current keys (as a VC-JWT when `jwt`). The signing
+/// (RDF canonicalization, RSA) runs off the async threads.
 pub async fn signed(
     state: &AppState,
     c: &crate::domain::CredentialRow,
     jwt: bool,
 ) -> Result<Signed, ApiError> {
     let keys = state.keys.keys();
-    let program = state.program().await?;
+    let program = state.program_for(&keys).await?;
     let (claim, bound) = claim_of(state.store(), &program, c).await?;
     let place = status_place(state.store(), &program, c).await?;
     let document = complete(&program, &claim, c, &place);
-    let claim_hash = seal(&document).hash;
-    let securing = state.securing(&program, &keys);
-    let now = wall_clock();
-    let credential = if jwt {
-        let valid_until = (c.expires_at != 0).then_some(c.expires_at);
-        Baked::Jwt(
-            securing
-                .jwt(&document, c.issued_at, valid_until, now)
-                .map_err(secure_error)?,
-        )
+    // Bound: the stored claim hashes to what the chain recorded (claims of earlier releases kept `issuer`).
+    let claim_hash = if bound {
+        c.evidence_hash
     } else {
-        let signed = securing.with_proof(&document, now).map_err(secure_error)?;
-        Baked::Json(signed.to_string())
+        seal(&document).hash
     };
+    let (jwt_alg, issued_at) = (state.jwt_alg(), c.issued_at);
+    let valid_until = (c.expires_at != 0).then_some(c.expires_at);
+    let credential = sign_off_thread(move || {
+        let securing = crate::credentials::secure::Securing {
+            program: &program,
+            keys: &keys,
+            jwt_alg,
+        };
+        let now = wall_clock();
+        Ok(if jwt {
+            Baked::Jwt(securing.jwt(&document, issued_at, valid_until, now)?)
+        } else {
+            Baked::Json(securing.with_proof(&document, now)?.to_string())
+        })
+    })
+    .await?;
     Ok(Signed {
         credential,
         claim_hash,
         bound,
     })
+}
+
+/// Runs a signing closure on the blocking pool.
+pub async fn sign_off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SecureError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("signing task: {e}")))?
+        .map_err(secure_error)
 }
 
 fn claim_headers(response: &mut Response, signed: &Signed) {

@@ -14,14 +14,20 @@ use super::extract::Path;
 use super::AppState;
 use crate::credentials::dates::datetime;
 use crate::credentials::did::{did_document, IssuerDid};
+use crate::credentials::jwt::LEGACY_PREFIX;
 use crate::credentials::keys::IssuerKey;
 use crate::credentials::secure::kid_url;
 
 /// The public JWK of `key` as published: `kid` (its URL), `alg`, `use`, and `retired` (RFC 3339) once it
-/// stopped signing.
+/// stopped signing. A key imported from an earlier release keeps the bare `kid` its VC-JWTs name
+/// (`laurel-<hex>`), so JWK-set lookups by `kid` still find it.
 fn published_jwk(site: &str, key: &IssuerKey) -> Value {
     let mut jwk = key.public_jwk();
-    jwk["kid"] = kid_url(site, &key.id).into();
+    jwk["kid"] = if key.id.starts_with(LEGACY_PREFIX) {
+        key.id.clone().into()
+    } else {
+        kid_url(site, &key.id).into()
+    };
     if let Some(at) = key.retired {
         jwk["retired"] = datetime(at).into();
     }
@@ -55,7 +61,7 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     if keys.keys.is_empty() {
         return Err(no_keys());
     }
-    let program = state.program().await?;
+    let program = state.program_for(&keys).await?;
     let set: Vec<Value> = keys
         .published()
         .map(|k| published_jwk(&program.site, k))
@@ -83,7 +89,7 @@ pub async fn key(
             datetime(at)
         )));
     }
-    let program = state.program().await?;
+    let program = state.program_for(&keys).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/jwk+json")],
         Json(published_jwk(&program.site, key)),
@@ -99,7 +105,7 @@ pub async fn key(
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn did(State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys = state.keys.keys();
-    let program = state.program().await?;
+    let program = state.program_for(&keys).await?;
     match &program.did {
         Some(did @ IssuerDid::Web(_)) => {
             let doc = did_document(did, &keys);
@@ -120,4 +126,22 @@ fn no_keys() -> ApiError {
     ApiError::Unavailable(
         "this server has no issuer keys: create a keystore with `laurel keys init --file <path>` and set LAUREL_ISSUER_KEYSTORE=<path>".into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_keys_name_their_kid_url_and_legacy_keys_their_old_kid() {
+        let key = IssuerKey::generate(crate::credentials::keys::Alg::Es256, 0).unwrap();
+        let jwk = published_jwk("https://x.org/", &key);
+        assert_eq!(jwk["kid"], format!("https://x.org/keys/{}", key.id));
+        assert!(jwk.get("d").is_none());
+        let mut legacy = crate::credentials::jwt::legacy_seed_key([3u8; 32], 0);
+        legacy.retired = Some(86_400);
+        let jwk = published_jwk("https://x.org/", &legacy);
+        assert_eq!(jwk["kid"], legacy.id.as_str());
+        assert_eq!(jwk["retired"], "1970-01-02T00:00:00Z");
+    }
 }

@@ -101,9 +101,17 @@ impl AppState {
         self.node.deployment.credential_registry
     }
 
-    /// The issuing program as credential documents name it, its DID settled by the issuer keys.
+    /// The issuing program as credential documents name it, its DID settled by the issuer keys now.
     pub async fn program(
         &self,
+    ) -> Result<crate::credentials::ob3::Program, crate::store::StoreError> {
+        self.program_for(&self.keys.keys()).await
+    }
+
+    /// The issuing program with its DID settled by `keys` (the snapshot that will also sign).
+    pub async fn program_for(
+        &self,
+        keys: &Keystore,
     ) -> Result<crate::credentials::ob3::Program, crate::store::StoreError> {
         let program = crate::credentials::ob3::Program::load(
             self.store(),
@@ -112,7 +120,12 @@ impl AppState {
             &self.settings.issuer_name,
         )
         .await?;
-        Ok(program.with_keys(&self.keys.keys()))
+        Ok(program.with_keys(keys))
+    }
+
+    /// The configured VC-JWT algorithm.
+    pub fn jwt_alg(&self) -> Alg {
+        Alg::parse(&self.settings.jwt_alg).unwrap_or(Alg::Rs256)
     }
 
     /// The issuer keys of `keys` signing `program`'s documents, with the configured VC-JWT algorithm.
@@ -120,7 +133,7 @@ impl AppState {
         Securing {
             program,
             keys,
-            jwt_alg: Alg::parse(&self.settings.jwt_alg).unwrap_or(Alg::Rs256),
+            jwt_alg: self.jwt_alg(),
         }
     }
 

@@ -4,39 +4,49 @@
 //!
 //! A list reflects the mirror as of the latest block it indexed: its bits are recomputed whenever the mirror
 //! has indexed a new block (and at least every [`REUSE_SECS`]), so a revocation shows in the list as soon
-//! as the mirror holds its block. While the mirror is being rebuilt the last list built stays served until
-//! it expires; then the answer is 503, never a list missing withdrawn credentials.
+//! as the mirror holds its block. While the mirror is being rebuilt, or is more than [`MAX_LAG_BLOCKS`]
+//! behind the head, no list is computed: the last one built stays served until it is half way to its
+//! `validUntil`, then the answer is 503 — never a list missing withdrawn credentials. Signed lists are
+//! reused while their bits and the keys are unchanged.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
-use super::badges::{secure_error, wall_clock, VC_LD_JSON};
+use super::badges::{wall_clock, VC_LD_JSON};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Path, Query};
 use super::AppState;
+use crate::credentials::keys::keystore::Keystore;
+use crate::credentials::secure::Securing;
 use crate::credentials::status_list::{self, Purpose, LIST_LIFETIME, LIST_SIZE};
+use crate::store::health::MirrorHealth;
 use crate::store::status::Withdrawn;
 
 /// Seconds a computed list is reused while the mirror has no new block.
 pub const REUSE_SECS: u64 = 30;
+/// Blocks the mirror may lag the chain head before no new list is computed (the last one is served until
+/// it is half way to its `validUntil`, then 503).
+pub const MAX_LAG_BLOCKS: u64 = 20;
 
-/// One computed list: its bits and what it reflects.
+/// One computed list: its bits, what it reflects, and its signed forms once made.
 #[derive(Debug, Clone)]
 struct Built {
     encoded: String,
     block: Option<u64>,
     at: u64,
+    /// (JWT or not) → (the keys that signed, the signed text).
+    signed: Vec<(bool, Arc<Keystore>, String)>,
 }
 
-/// The lists computed lately, by (purpose, list).
+/// The lists computed lately, by (purpose, list), and the one computation allowed at a time.
 #[derive(Debug, Default)]
 pub struct StatusLists {
     built: Mutex<HashMap<(Purpose, u64), Built>>,
+    computing: tokio::sync::Mutex<()>,
 }
 
 impl StatusLists {
@@ -47,6 +57,15 @@ impl StatusLists {
     fn put(&self, k: (Purpose, u64), b: Built) {
         if let Ok(mut m) = self.built.lock() {
             m.insert(k, b);
+        }
+    }
+
+    fn remember(&self, k: (Purpose, u64), at: u64, jwt: bool, keys: &Arc<Keystore>, text: &str) {
+        if let Ok(mut m) = self.built.lock() {
+            if let Some(b) = m.get_mut(&k).filter(|b| b.at == at) {
+                b.signed.retain(|(j, _, _)| *j != jwt);
+                b.signed.push((jwt, keys.clone(), text.to_string()));
+            }
         }
     }
 }
@@ -75,25 +94,52 @@ fn parse_list(
     Ok((purpose, list))
 }
 
-/// The bits of a list now: reused while fresh, recomputed from the mirror otherwise.
+/// Why no fresh list can be computed now, if none can: the mirror is rebuilding or too far behind.
+fn unfit(health: &MirrorHealth) -> Option<String> {
+    health.behind(MAX_LAG_BLOCKS)
+}
+
+/// The last list built, while it is young enough to serve in place of a fresh one; else 503 saying why.
+fn fallback(cached: Option<Built>, now: u64, why: String) -> Result<Built, ApiError> {
+    match cached {
+        Some(b) if now < b.at + LIST_LIFETIME / 2 => Ok(b),
+        _ => Err(ApiError::Unavailable(format!(
+            "no status list can be computed now ({why}): lists are published again once the mirror has caught up; retry in a minute"
+        ))),
+    }
+}
+
+/// The bits of a list now: reused while fresh, recomputed from the mirror otherwise (one computation at
+/// a time), never from a mirror that is rebuilding or far behind.
 async fn bits(state: &AppState, purpose: Purpose, list: u64) -> Result<Built, ApiError> {
     let store = state.store();
     let chain_id = state.chain_id();
-    let now = wall_clock();
+    let key = (purpose, list);
+    let fresh = |b: &Built, health: &MirrorHealth, now: u64| {
+        b.block == health.indexed_block && now < b.at + REUSE_SECS
+    };
     let health = store.mirror_health(chain_id).await?.unwrap_or_default();
-    let cached = state.status_lists.get((purpose, list));
-    if let Some(b) = &cached {
-        let same_block = b.block == health.indexed_block;
-        if (same_block && now < b.at + REUSE_SECS)
-            || (health.rebuild_reason.is_some() && now < b.at + LIST_LIFETIME / 2)
-        {
-            return Ok(b.clone());
-        }
+    let now = wall_clock();
+    if let Some(b) = state
+        .status_lists
+        .get(key)
+        .filter(|b| fresh(b, &health, now))
+    {
+        return Ok(b);
     }
-    if let Some(reason) = &health.rebuild_reason {
-        return Err(ApiError::Unavailable(format!(
-            "the mirror is being rebuilt ({reason}): status lists are published again once it has caught up; retry in a minute"
-        )));
+    if let Some(why) = unfit(&health) {
+        return fallback(state.status_lists.get(key), now, why);
+    }
+    let _one = state.status_lists.computing.lock().await;
+    // Another request may have computed it while this one waited.
+    let health = store.mirror_health(chain_id).await?.unwrap_or_default();
+    let now = wall_clock();
+    if let Some(b) = state
+        .status_lists
+        .get(key)
+        .filter(|b| fresh(b, &health, now))
+    {
+        return Ok(b);
     }
     let last = store.last_status_position(chain_id).await?;
     if last.is_none_or(|p| p / LIST_SIZE < list) {
@@ -108,12 +154,26 @@ async fn bits(state: &AppState, purpose: Purpose, list: u64) -> Result<Built, Ap
     let positions = store
         .withdrawn_positions(chain_id, list * LIST_SIZE, (list + 1) * LIST_SIZE, which)
         .await?;
+    // A rebuild that began (or a reorg that rewound the mirror) during the read may have hidden
+    // withdrawn credentials: the result is thrown away.
+    let after = store.mirror_health(chain_id).await?.unwrap_or_default();
+    if let Some(why) = unfit(&after) {
+        return fallback(state.status_lists.get(key), now, why);
+    }
+    if after.indexed_block < health.indexed_block {
+        return fallback(
+            state.status_lists.get(key),
+            now,
+            "the mirror was rewound by a reorg".into(),
+        );
+    }
     let built = Built {
         encoded: status_list::encode(positions.into_iter().map(|p| status_list::slot(p).1)),
         block: health.indexed_block,
         at: now,
+        signed: Vec::new(),
     };
-    state.status_lists.put((purpose, list), built.clone());
+    state.status_lists.put(key, built.clone());
     Ok(built)
 }
 
@@ -143,36 +203,45 @@ pub async fn status_list(
     let jwt = super::badges::wants_jwt(&q, &headers)?;
     let built = bits(&state, purpose, list).await?;
     let keys = state.keys.keys();
-    let program = state.program().await?;
-    let document = status_list::list_credential(&program, purpose, list, built.encoded, built.at);
-    let securing = state.securing(&program, &keys);
     let reflects = built
         .block
         .map_or_else(|| "none".to_string(), |b| b.to_string());
-    let cache = [
+    let headers = [
         (header::CACHE_CONTROL, "public, max-age=2".to_string()),
         (
             header::HeaderName::from_static("x-laurel-reflects-block"),
             reflects,
         ),
+        (header::CONTENT_TYPE, jwt.unwrap_or(VC_LD_JSON).to_string()),
     ];
-    Ok(match jwt {
-        Some(media) => {
-            let token = securing
-                .jwt(
-                    &document,
-                    built.at,
-                    Some(built.at + LIST_LIFETIME),
-                    wall_clock(),
-                )
-                .map_err(secure_error)?;
-            (cache, [(header::CONTENT_TYPE, media)], token).into_response()
-        }
-        None => {
-            let signed = securing
-                .with_proof(&document, wall_clock())
-                .map_err(secure_error)?;
-            (cache, [(header::CONTENT_TYPE, VC_LD_JSON)], Json(signed)).into_response()
-        }
+    let made = built
+        .signed
+        .iter()
+        .find(|(j, k, _)| *j == jwt.is_some() && Arc::ptr_eq(k, &keys))
+        .map(|(_, _, text)| text.clone());
+    if let Some(text) = made {
+        return Ok((headers, text).into_response());
+    }
+    let program = state.program_for(&keys).await?;
+    let document =
+        status_list::list_credential(&program, purpose, list, built.encoded.clone(), built.at);
+    let (jwt_alg, signer_keys, at) = (state.jwt_alg(), keys.clone(), built.at);
+    let as_jwt = jwt.is_some();
+    let text = super::badges::sign_off_thread(move || {
+        let securing = Securing {
+            program: &program,
+            keys: &signer_keys,
+            jwt_alg,
+        };
+        Ok(if as_jwt {
+            securing.jwt(&document, at, Some(at + LIST_LIFETIME), wall_clock())?
+        } else {
+            securing.with_proof(&document, wall_clock())?.to_string()
+        })
     })
+    .await?;
+    state
+        .status_lists
+        .remember((purpose, list), at, as_jwt, &keys, &text);
+    Ok((headers, text).into_response())
 }

@@ -155,9 +155,7 @@ pub fn run(
                 vec![Alg::parse(&alg)
                     .with_context(|| format!("{alg:?} is not RS256, ES256, EdDSA or all"))?]
             };
-            let mut keys = Keystore::read(&path)?;
-            let made = keys.rotate(&algs, now)?;
-            keys.write(&path)?;
+            let made = Keystore::update(&path, |keys| keys.rotate(&algs, now))?;
             println!("new current keys: {}", made.join(", "));
             println!(
                 "the keys they replace stay published, retired {}",
@@ -167,9 +165,7 @@ pub fn run(
         KeysCmd::Compromise { id, since, file } => {
             let path = file_of(file, configured)?;
             let since = parse_when(&since, now)?;
-            let mut keys = Keystore::read(&path)?;
-            let replacement = keys.compromise(&id, since, now)?;
-            keys.write(&path)?;
+            let replacement = Keystore::update(&path, |keys| keys.compromise(&id, since, now))?;
             println!("{id} is compromised from {}: withdrawn from the JWK set, its kid URL and the DID document", datetime(since));
             if let Some(r) = replacement {
                 println!("{r} replaces it as the current key");

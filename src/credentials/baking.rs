@@ -146,9 +146,10 @@ fn chunks(png: &[u8]) -> Option<Vec<([u8; 4], &[u8])>> {
     while rest.len() >= 12 {
         let len = u32::from_be_bytes(rest[..4].try_into().ok()?) as usize;
         let kind: [u8; 4] = rest[4..8].try_into().ok()?;
-        let data = rest.get(8..8 + len)?;
+        let end = len.checked_add(8)?;
+        let data = rest.get(8..end)?;
         out.push((kind, data));
-        rest = rest.get(12 + len..)?;
+        rest = rest.get(end.checked_add(4)?..)?;
         if &kind == b"IEND" {
             return Some(out);
         }
@@ -213,15 +214,47 @@ pub fn extract_png(png: &[u8]) -> Option<Baked> {
     Some(Baked::of(text))
 }
 
+/// The system's fonts, with the generic families the badges name (`sans-serif`, `monospace`) mapped to
+/// faces that exist (fontdb's defaults, Arial and Courier New, are rarely installed on servers).
+fn system_fonts() -> resvg::usvg::fontdb::Database {
+    let mut db = resvg::usvg::fontdb::Database::new();
+    db.load_system_fonts();
+    let families: Vec<String> = db
+        .faces()
+        .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+        .collect();
+    let pick = |wanted: &[&str]| {
+        wanted
+            .iter()
+            .find(|w| families.iter().any(|f| f == *w))
+            .map(|w| w.to_string())
+            .or_else(|| families.first().cloned())
+    };
+    if let Some(sans) = pick(&[
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Noto Sans",
+        "Arial",
+        "Helvetica",
+    ]) {
+        db.set_sans_serif_family(sans);
+    }
+    if let Some(mono) = pick(&[
+        "DejaVu Sans Mono",
+        "Liberation Mono",
+        "Noto Sans Mono",
+        "Courier New",
+    ]) {
+        db.set_monospace_family(mono);
+    }
+    db
+}
+
 /// The SVG drawn as a PNG (at its own size), with the system's fonts.
 pub fn render_png(svg: &str) -> Result<Vec<u8>, BakeError> {
     use std::sync::{Arc, OnceLock};
     static FONTS: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
-    let fonts = FONTS.get_or_init(|| {
-        let mut db = resvg::usvg::fontdb::Database::new();
-        db.load_system_fonts();
-        Arc::new(db)
-    });
+    let fonts = FONTS.get_or_init(|| Arc::new(system_fonts()));
     let options = resvg::usvg::Options {
         fontdb: fonts.clone(),
         ..Default::default()
@@ -266,6 +299,32 @@ mod tests {
             bake_svg("not an image", &jwt),
             Err(BakeError::NotSvg)
         ));
+    }
+
+    #[test]
+    fn the_png_draws_the_badge_text() {
+        let svg = super::super::metadata::badge_svg("Async Rust", "active", "0x1234…abcd");
+        let png = render_png(&svg).unwrap();
+        // Kept for a look, beside the verify page's screenshots.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots");
+        if std::fs::create_dir_all(dir).is_ok() {
+            let _ = std::fs::write(format!("{dir}/badge.png"), &png);
+        }
+        let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+        assert_eq!((pixmap.width(), pixmap.height()), (400, 400));
+        // The name is drawn in near-black on a pale background around y = 265..290.
+        let dark = (265..292)
+            .flat_map(|y| (100..300).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                pixmap
+                    .pixel(x, y)
+                    .is_some_and(|p| p.red() < 100 && p.green() < 100 && p.blue() < 100)
+            })
+            .count();
+        assert!(
+            dark > 200,
+            "the name is not drawn ({dark} dark pixels): are fonts installed? (Debian: fonts-dejavu-core)"
+        );
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub fn vc_jwt_claims(
     Value::Object(claims)
 }
 
+/// The id prefix of keys imported from earlier releases (their VC-JWTs name them by this bare `kid`).
+pub const LEGACY_PREFIX: &str = "laurel-";
+
 /// The Ed25519 issuer key earlier releases derived from the transaction key, named by its old `kid`: what
 /// `laurel keys init` imports as a retired key so that the VC-JWTs it signed keep verifying.
 pub fn legacy_key(signer: &PrivateKeySigner, created: u64) -> IssuerKey {
@@ -67,7 +70,7 @@ pub fn legacy_seed_key(seed: [u8; 32], created: u64) -> IssuerKey {
     let probe = IssuerKey::ed25519_from_seed("probe", seed, created);
     let public = probe.ed25519_public().unwrap_or_default();
     let id = format!(
-        "laurel-{}",
+        "{LEGACY_PREFIX}{}",
         alloy::primitives::hex::encode(&keccak256(public)[..8])
     );
     IssuerKey::ed25519_from_seed(&id, seed, created)

@@ -19,7 +19,8 @@ pub struct StatusKey {
 /// Which withdrawn credentials a list publishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Withdrawn {
-    /// Revoked, renounced or recovered — or superseded by a later issuance of the token.
+    /// Revoked, renounced or recovered — or superseded by a later issuance of the token, or gone from the
+    /// chain.
     ForGood,
     /// Suspended now.
     ForNow,
@@ -63,7 +64,8 @@ impl Store {
     }
 
     /// The positions in `[from, to)` on `chain_id` whose credential the mirror shows withdrawn as `which`.
-    /// A credential the mirror does not hold (reorged away, or the mirror rebuilding) is not listed.
+    /// A credential the mirror no longer holds (reorged away and not re-included) is withdrawn for good:
+    /// the chain does not have it. Callers must not ask while the mirror is being rebuilt.
     pub async fn withdrawn_positions(
         &self,
         chain_id: u64,
@@ -73,11 +75,11 @@ impl Store {
     ) -> Result<Vec<u64>, StoreError> {
         use crate::domain::credential_status as s;
         let rows = sqlx::query!(
-            "SELECT p.position, c.status, (c.issued_tx = p.issued_tx) AS \"same!\"
+            "SELECT p.position, c.status AS \"status?\", (c.issued_tx = p.issued_tx) AS \"same?\"
              FROM status_positions p
-             JOIN credentials c ON c.chain_id = p.chain_id AND c.token_id = p.token_id
+             LEFT JOIN credentials c ON c.chain_id = p.chain_id AND c.token_id = p.token_id
              WHERE p.chain_id = $1 AND p.position >= $2 AND p.position < $3
-               AND (c.status <> $4 OR c.issued_tx <> p.issued_tx)",
+               AND (c.status IS NULL OR c.status <> $4 OR c.issued_tx <> p.issued_tx)",
             i(chain_id),
             i(from),
             i(to),
@@ -88,10 +90,11 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter(|r| {
-                let status = r.status as u8;
+                let current = r.same == Some(true);
+                let suspended = r.status.is_some_and(|st| st as u8 == s::SUSPENDED);
                 match which {
-                    Withdrawn::ForGood => !r.same || status != s::SUSPENDED,
-                    Withdrawn::ForNow => r.same && status == s::SUSPENDED,
+                    Withdrawn::ForGood => !current || !suspended,
+                    Withdrawn::ForNow => current && suspended,
                 }
             })
             .map(|r| r.position as u64)

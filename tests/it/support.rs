@@ -212,7 +212,7 @@ pub(crate) fn issuer_keys() -> Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    let made = laurel::credentials::keys::keystore::Keystore::generate(now)?.to_json();
+    let made = laurel::credentials::keys::keystore::Keystore::generate(now)?.to_json()?;
     Ok(KEYS.get_or_init(|| made).clone())
 }
 

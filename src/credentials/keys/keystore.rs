@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::{Alg, IssuerKey, KeyError};
 
@@ -102,6 +102,13 @@ pub struct Keystore {
     pub keys: Vec<IssuerKey>,
 }
 
+fn read_text(path: &Path) -> Result<String, KeystoreError> {
+    std::fs::read_to_string(path).map_err(|source| KeystoreError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -180,7 +187,7 @@ impl Keystore {
     }
 
     /// The keystore as its JSON file holds it.
-    pub fn to_json(&self) -> String {
+    pub fn to_json(&self) -> Result<String, KeystoreError> {
         let form = FileForm {
             laurel_issuer_keystore: FORMAT,
             keys: self
@@ -196,35 +203,74 @@ impl Keystore {
                 })
                 .collect(),
         };
-        serde_json::to_string_pretty(&form).unwrap_or_default() + "\n"
+        serde_json::to_string_pretty(&form)
+            .map(|t| t + "\n")
+            .map_err(|e| KeystoreError::Invalid {
+                origin: "memory".into(),
+                detail: e.to_string(),
+            })
     }
 
     /// The keystore in file `path`.
     pub fn read(path: &Path) -> Result<Keystore, KeystoreError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeystoreError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Keystore::parse(&text, &path.display().to_string())
+        Keystore::parse(&read_text(path)?, &path.display().to_string())
     }
 
-    /// Writes the keystore to `path`: to a temporary file of mode 0600 beside it, then renamed over it, so
-    /// a crash leaves the old keystore or the new one, never half of one.
+    /// Writes the keystore to `path`: to a new temporary file of mode 0600 beside it (never an existing
+    /// file or a link), synced, then renamed over it and the directory synced, so a crash leaves the old
+    /// keystore or the new one, never half of one. Callers changing a keystore use [`Keystore::update`].
     pub fn write(&self, path: &Path) -> Result<(), KeystoreError> {
         use std::io::Write;
         let err = |source| KeystoreError::Write {
             path: path.to_path_buf(),
             source,
         };
-        let tmp = path.with_extension("json.tmp");
+        let text = self.to_json()?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let tmp = path.with_extension(format!("json.{}.{nanos}.tmp", std::process::id()));
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp).map_err(err)?;
-        file.write_all(self.to_json().as_bytes()).map_err(err)?;
-        file.sync_all().map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(err)
+        let written = options.open(&tmp).and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        });
+        if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(e));
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Ok(d) = std::fs::File::open(dir.unwrap_or(Path::new("."))) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Reads the keystore in `path`, changes it with `change` and writes it back, holding an exclusive lock
+    /// on `<path>.lock` throughout, so two `laurel keys` runs at once cannot lose each other's change.
+    pub fn update<T>(
+        path: &Path,
+        change: impl FnOnce(&mut Keystore) -> Result<T, KeystoreError>,
+    ) -> Result<T, KeystoreError> {
+        let lock_path = path.with_extension("json.lock");
+        let err = |source| KeystoreError::Write {
+            path: lock_path.clone(),
+            source,
+        };
+        let lock = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(err)?;
+        lock.lock().map_err(err)?;
+        let mut keys = Keystore::read(path)?;
+        let out = change(&mut keys)?;
+        keys.write(path)?;
+        Ok(out)
     }
 
     /// The current key of `alg`.
@@ -319,15 +365,15 @@ impl KeySource {
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+fn digest(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
 }
 
 /// The issuer keys a running service signs with, re-read from their file when it changes.
 #[derive(Debug)]
 pub struct KeyRing {
     path: Option<PathBuf>,
-    state: RwLock<(Arc<Keystore>, Option<SystemTime>)>,
+    state: RwLock<(Arc<Keystore>, [u8; 32])>,
 }
 
 impl KeyRing {
@@ -336,18 +382,21 @@ impl KeyRing {
         source: &KeySource,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<KeyRing, KeystoreError> {
-        let (keys, path) = match source {
-            KeySource::File(p) => (Keystore::read(p)?, Some(p.clone())),
+        let (text, origin, path) = match source {
+            KeySource::File(p) => (read_text(p)?, p.display().to_string(), Some(p.clone())),
             KeySource::Env => (
-                Keystore::parse(&get(KEYS_VAR).unwrap_or_default(), KEYS_VAR)?,
+                get(KEYS_VAR).unwrap_or_default(),
+                KEYS_VAR.to_string(),
                 None,
             ),
-            KeySource::None => (Keystore::default(), None),
+            KeySource::None => {
+                return Ok(KeyRing::fixed(Keystore::default()));
+            }
         };
-        let stamp = path.as_deref().and_then(modified);
+        let keys = Keystore::parse(&text, &origin)?;
         Ok(KeyRing {
             path,
-            state: RwLock::new((Arc::new(keys), stamp)),
+            state: RwLock::new((Arc::new(keys), digest(&text))),
         })
     }
 
@@ -355,7 +404,7 @@ impl KeyRing {
     pub fn fixed(keys: Keystore) -> KeyRing {
         KeyRing {
             path: None,
-            state: RwLock::new((Arc::new(keys), None)),
+            state: RwLock::new((Arc::new(keys), [0; 32])),
         }
     }
 
@@ -367,18 +416,20 @@ impl KeyRing {
             .unwrap_or_else(|p| p.into_inner().0.clone())
     }
 
-    /// Re-reads the file if it changed since last read; a file that no longer reads keeps the keys in use
-    /// (the error is returned for the caller to log). Returns whether the keys changed.
+    /// Re-reads the file and takes its keys if its content changed (compared by hash, so a rewrite that
+    /// keeps the modification time is seen too); a file that no longer reads keeps the keys in use (the
+    /// error is returned for the caller to log). Returns whether the keys changed.
     pub fn refresh(&self) -> Result<bool, KeystoreError> {
         let Some(path) = &self.path else {
             return Ok(false);
         };
-        let stamp = modified(path);
-        let known = self.state.read().map(|s| s.1).unwrap_or(None);
+        let text = read_text(path)?;
+        let stamp = digest(&text);
+        let known = self.state.read().map(|s| s.1).unwrap_or([0; 32]);
         if stamp == known {
             return Ok(false);
         }
-        let keys = Keystore::read(path)?;
+        let keys = Keystore::parse(&text, &path.display().to_string())?;
         if let Ok(mut s) = self.state.write() {
             *s = (Arc::new(keys), stamp);
         }
@@ -432,9 +483,9 @@ mod tests {
     fn the_file_round_trips_and_bad_files_are_refused_without_their_secrets() {
         let mut k = small();
         k.rotate(&[Alg::Es256], NOW + 1).unwrap();
-        let text = k.to_json();
+        let text = k.to_json().unwrap();
         let back = Keystore::parse(&text, "test").unwrap();
-        assert_eq!(back.to_json(), text);
+        assert_eq!(back.to_json().unwrap(), text);
         let mut two_current: Value = serde_json::from_str(&text).unwrap();
         two_current["keys"][0]
             .as_object_mut()
@@ -468,12 +519,11 @@ mod tests {
     }
 
     #[test]
-    fn the_ring_picks_up_a_rewritten_file() {
+    fn the_ring_picks_up_a_rewritten_file_and_updates_are_locked() {
         let dir = std::env::temp_dir().join(format!("laurel-keyring-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("keys.json");
-        let mut k = small();
-        k.write(&path).unwrap();
+        small().write(&path).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -482,22 +532,29 @@ mod tests {
         }
         let ring = KeyRing::load(&KeySource::File(path.clone()), |_| None).unwrap();
         assert!(!ring.refresh().unwrap());
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        k.rotate(&[Alg::EdDsa], NOW + 1).unwrap();
-        k.write(&path).unwrap();
-        let new = k.current(Alg::EdDsa).unwrap().id.clone();
-        // Some filesystems keep coarse modification times: touch until the stamp moves.
-        let mut changed = ring.refresh().unwrap();
-        for _ in 0..50 {
-            if changed {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            k.write(&path).unwrap();
-            changed = ring.refresh().unwrap();
+        // Two updates at once: both changes land.
+        let threads: Vec<_> = [Alg::EdDsa, Alg::Es256]
+            .into_iter()
+            .map(|alg| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    Keystore::update(&path, |k| k.rotate(&[alg], NOW + 1)).unwrap()
+                })
+            })
+            .collect();
+        let made: Vec<String> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let keys = Keystore::read(&path).unwrap();
+        assert_eq!(keys.keys.len(), 4, "neither rotation lost");
+        assert!(ring.refresh().unwrap(), "the content changed");
+        for id in &made {
+            assert!(ring.keys().get(id).is_some_and(|k| k.is_current()), "{id}");
         }
-        assert!(changed);
-        assert_eq!(ring.keys().current(Alg::EdDsa).unwrap().id, new);
+        std::fs::write(&path, "{").unwrap();
+        assert!(ring.refresh().is_err(), "an unreadable file is reported");
+        assert_eq!(ring.keys().keys.len(), 4, "and the keys in use are kept");
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -214,9 +214,10 @@ impl IssuerKey {
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         match &self.secret {
             Secret::Rsa(k) => {
-                use rsa::signature::{SignatureEncoding, Signer};
+                // Randomized: the private operation is blinded (no timing side channel on the key).
+                use rsa::signature::{RandomizedSigner, SignatureEncoding};
                 rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new((**k).clone())
-                    .sign(message)
+                    .sign_with_rng(&mut rand::rngs::OsRng, message)
                     .to_vec()
             }
             Secret::P256(k) => {
