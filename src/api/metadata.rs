@@ -13,7 +13,9 @@ use axum::Json;
 use super::error::ApiError;
 use super::extract::Path;
 use super::AppState;
-use crate::credentials::metadata::{badge_svg, date_attr, text_attr};
+use crate::credentials::dates::date;
+use crate::credentials::drawing::{badge_svg, Badge};
+use crate::credentials::metadata::{date_attr, text_attr};
 pub use crate::credentials::metadata::{Attribute, TokenMetadata};
 use crate::credentials::ob3::site_root;
 use crate::domain::{credential_status, membership_status};
@@ -149,7 +151,16 @@ pub(crate) async fn credential_badge(
     let (_, c, name, now) = load_credential(state, chain, token).await?;
     let holder = c.holder.to_string();
     let short = format!("{}…{}", &holder[..6], &holder[38..]);
-    let svg = badge_svg(&name, status_of(c.status, c.expires_at, now), &short);
+    let mut dates = format!("Issued {}", date(c.issued_at));
+    if c.expires_at != 0 {
+        dates.push_str(&format!(" · Expires {}", date(c.expires_at)));
+    }
+    let svg = badge_svg(&Badge {
+        name: &name,
+        status: status_of(c.status, c.expires_at, now),
+        dates: &dates,
+        footer: &short,
+    });
     Ok((c, svg))
 }
 
@@ -212,15 +223,70 @@ pub async fn membership_image(
     State(state): State<AppState>,
     Path((chain, token)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let svg = membership_badge(state, chain, token).await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}
+
+/// The SVG badge of a membership token: the tier's name, its status, and its dates.
+async fn membership_badge(
+    state: AppState,
+    chain: String,
+    token: String,
+) -> Result<String, ApiError> {
+    let token = token
+        .trim_end_matches(".svg")
+        .trim_end_matches(".png")
+        .to_string();
     let Json(meta) = membership_metadata(State(state), Path((chain, token))).await?;
-    let status = meta
-        .attributes
-        .iter()
-        .find(|a| a.trait_type == "Status")
+    let attr = |name: &str| meta.attributes.iter().find(|a| a.trait_type == name);
+    let status = attr("Status")
         .and_then(|a| a.value.as_str().map(str::to_string))
         .unwrap_or_default();
-    Ok((
-        [(header::CONTENT_TYPE, "image/svg+xml")],
-        badge_svg(&meta.name, &status, "membership"),
-    ))
+    let when = |name: &str| {
+        attr(name)
+            .and_then(|a| a.value.as_u64())
+            .filter(|&t| t != 0)
+    };
+    let mut dates = when("Granted").map_or_else(String::new, |t| format!("Since {}", date(t)));
+    if let Some(t) = when("Expires") {
+        dates.push_str(&format!(" · Until {}", date(t)));
+    }
+    Ok(badge_svg(&Badge {
+        name: &meta.name,
+        status: &status,
+        dates: dates.trim_start_matches(" · "),
+        footer: "membership",
+    }))
+}
+
+/// The membership badge as a PNG: the same drawing as its SVG.
+#[utoipa::path(get, path = "/v1/membership-metadata/{chainId}/{tokenId}/image.png", tag = "wallets",
+    params(("chainId" = String, Path, description = "Chain id"), ("tokenId" = String, Path, description = "Token id")),
+    responses((status = 200, description = "PNG badge", content((String = "image/png"))), (status = 404, body = super::error::ErrorBody)))]
+pub async fn membership_image_png(
+    State(state): State<AppState>,
+    Path((chain, token)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let svg = membership_badge(state, chain, token).await?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png_of(svg).await?))
+}
+
+/// The credential badge as a PNG: the same drawing as its SVG (unbaked; `badge.png` carries the credential).
+#[utoipa::path(get, path = "/v1/metadata/{chainId}/{tokenId}/image.png", tag = "wallets",
+    params(("chainId" = String, Path, description = "Chain id"), ("tokenId" = String, Path, description = "Token id, decimal or 0x hex")),
+    responses((status = 200, description = "PNG badge", content((String = "image/png"))), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn credential_image_png(
+    State(state): State<AppState>,
+    Path((chain, token)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (_, svg) = credential_badge(&state, &chain, token.trim_end_matches(".png")).await?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png_of(svg).await?))
+}
+
+/// An SVG drawn as a PNG on the blocking pool.
+pub(crate) async fn png_of(svg: String) -> Result<Vec<u8>, ApiError> {
+    tokio::task::spawn_blocking(move || crate::credentials::baking::render_png(&svg))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }

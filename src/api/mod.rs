@@ -167,6 +167,8 @@ impl AppState {
         metadata::membership_metadata,
         metadata::membership_image,
         badges::credential,
+        metadata::credential_image_png,
+        metadata::membership_image_png,
         badges::badge_svg,
         badges::badge_png,
         badges::status,
@@ -322,6 +324,14 @@ fn public_routes() -> Router<AppState> {
         .route(
             "/v1/membership-metadata/{chain}/{token}/image.svg",
             get(metadata::membership_image),
+        )
+        .route(
+            "/v1/membership-metadata/{chain}/{token}/image.png",
+            get(metadata::membership_image_png),
+        )
+        .route(
+            "/v1/metadata/{chain}/{token}/image.png",
+            get(metadata::credential_image_png),
         )
         .route(
             "/v1/credentials/{chain}/{token}/ob3",

@@ -303,7 +303,12 @@ mod tests {
 
     #[test]
     fn the_png_draws_the_badge_text() {
-        let svg = super::super::metadata::badge_svg("Async Rust", "active", "0x1234…abcd");
+        let svg = super::super::drawing::badge_svg(&super::super::drawing::Badge {
+            name: "Async Rust",
+            status: "active",
+            dates: "Issued 2026-12-03",
+            footer: "0x1234…abcd",
+        });
         let png = render_png(&svg).unwrap();
         // Kept for a look, beside the verify page's screenshots.
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots");
@@ -313,7 +318,7 @@ mod tests {
         let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
         assert_eq!((pixmap.width(), pixmap.height()), (400, 400));
         // The name is drawn in near-black on a pale background around y = 265..290.
-        let dark = (265..292)
+        let dark = (262..292)
             .flat_map(|y| (100..300).map(move |x| (x, y)))
             .filter(|&(x, y)| {
                 pixmap
@@ -324,6 +329,39 @@ mod tests {
         assert!(
             dark > 200,
             "the name is not drawn ({dark} dark pixels): are fonts installed? (Debian: fonts-dejavu-core)"
+        );
+    }
+
+    #[test]
+    fn long_names_stay_inside_the_badge() {
+        let name = "Certificate of Completion in Applied Cryptography and Zero-Knowledge Proof Engineering";
+        let svg = super::super::drawing::badge_svg(&super::super::drawing::Badge {
+            name,
+            status: "suspended",
+            dates: "Issued 2026-12-03 · Expires 2027-12-03",
+            footer: "0x1234…abcd",
+        });
+        let png = render_png(&svg).unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots");
+        if std::fs::create_dir_all(dir).is_ok() {
+            let _ = std::fs::write(format!("{dir}/badge-long-name.png"), &png);
+        }
+        let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+        let dark = |x: u32, y: u32| {
+            pixmap.pixel(x, y).is_some_and(|p| {
+                p.alpha() > 200 && p.red() < 120 && p.green() < 120 && p.blue() < 120
+            })
+        };
+        let inside = (230..392).flat_map(|y| (22..378).map(move |x| (x, y)));
+        assert!(
+            inside.filter(|&(x, y)| dark(x, y)).count() > 500,
+            "the text is drawn"
+        );
+        let margins = (200..400).flat_map(|y| (0..14).chain(386..400).map(move |x| (x, y)));
+        assert_eq!(
+            margins.filter(|&(x, y)| dark(x, y)).count(),
+            0,
+            "no text runs off the badge"
         );
     }
 

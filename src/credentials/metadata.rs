@@ -1,5 +1,5 @@
-//! ERC-721 metadata (what the registries' `tokenURI` points to) and the SVG badge images of credentials and
-//! memberships.
+//! ERC-721 metadata (what the registries' `tokenURI` points to), and the escaping the badge drawing and the
+//! pages use.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -70,28 +70,6 @@ pub fn text_attr(name: &'static str, v: impl Into<String>) -> Attribute {
     }
 }
 
-/// The SVG badge of a credential: its name and status.
-pub fn badge_svg(name: &str, status: &str, subtitle: &str) -> String {
-    let (ring, fill) = match status {
-        "active" => ("#1f7a4d", "#e8f5ee"),
-        "suspended" | "expired" => ("#a36a00", "#fff5e0"),
-        _ => ("#9b1c1c", "#fdecec"),
-    };
-    let name = escape(name);
-    let subtitle = escape(subtitle);
-    format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" viewBox="0 0 400 400" role="img" aria-label="{name}: {status}">
-  <rect width="400" height="400" rx="32" fill="{fill}"/>
-  <circle cx="200" cy="150" r="90" fill="none" stroke="{ring}" stroke-width="12"/>
-  <text x="200" y="165" font-family="sans-serif" font-size="48" text-anchor="middle" fill="{ring}">&#x2605;</text>
-  <text x="200" y="285" font-family="sans-serif" font-size="22" font-weight="bold" text-anchor="middle" fill="#1a1a1a">{name}</text>
-  <text x="200" y="320" font-family="sans-serif" font-size="18" text-anchor="middle" fill="{ring}">{status}</text>
-  <text x="200" y="360" font-family="monospace" font-size="11" text-anchor="middle" fill="#555">{subtitle}</text>
-</svg>
-"##
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,7 +78,12 @@ mod tests {
     fn a_hostile_name_cannot_break_the_badge_document() {
         let name =
             "Rust</text><script>alert(1)</script>\u{0}\u{1b}[31m\u{7f}\u{FFFF} & \"Friends\"";
-        let svg = badge_svg(name, "active", "Issued 2026-12-03");
+        let svg = super::super::drawing::badge_svg(&super::super::drawing::Badge {
+            name,
+            status: "active",
+            dates: "Issued 2026-12-03",
+            footer: "0x70997970…79C8",
+        });
         assert!(!svg.contains("<script"), "{svg}");
         assert!(svg.contains("Rust&lt;/text&gt;&lt;script&gt;"), "{svg}");
         assert!(svg.contains("&amp; &quot;Friends&quot;"), "{svg}");

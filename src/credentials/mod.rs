@@ -7,6 +7,7 @@ pub mod baking;
 pub mod canonical;
 pub mod dates;
 pub mod did;
+pub mod drawing;
 pub mod integrity;
 pub mod jwt;
 pub mod keys;

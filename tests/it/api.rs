@@ -257,6 +257,13 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
         svg.starts_with("<svg") && svg.contains("Rust Fundamentals") && svg.contains(">active<"),
         "{svg}"
     );
+    // The same drawing as a PNG (for previews and places without SVG), with nothing baked in.
+    let png = reqwest::get(format!("{base}/v1/metadata/31337/{}/image.png", token(a))).await?;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let png = png.bytes().await?;
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[16..24], &[0, 0, 1, 144, 0, 0, 1, 144], "400 x 400");
+    assert!(laurel::credentials::baking::extract_png(&png).is_none());
     let (_, m) = get(&base, &format!("/v1/metadata/31337/{:#x}", token(b))).await?;
     assert_eq!(
         attr(&m, "Status"),
