@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod badges;
 pub mod cache;
+pub mod checks;
 pub mod error;
 pub mod extract;
 pub mod issuer;
@@ -20,6 +21,7 @@ pub mod public;
 pub mod relay;
 pub mod shed;
 pub mod status_lists;
+pub mod upload;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -167,6 +169,7 @@ impl AppState {
         metadata::membership_metadata,
         metadata::membership_image,
         badges::credential,
+        checks::credential_checks,
         metadata::credential_image_png,
         metadata::membership_image_png,
         badges::badge_svg,
@@ -203,6 +206,8 @@ impl AppState {
         metadata::Attribute,
         badges::CredentialStatusList,
         badges::RevokedCredential,
+        checks::Report,
+        crate::credentials::presented::Check,
         admin::IssuanceBody,
         admin::IssuanceInput,
         admin::IssuanceStatus,
@@ -259,6 +264,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin)
         .route("/verify", get(page::verify_form))
         .route("/verify/{address}", get(page::verify_address))
+        .route(
+            "/verify/credential",
+            axum::routing::post(upload::verify_credential),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(observe::metrics))
@@ -352,6 +361,10 @@ fn public_routes() -> Router<AppState> {
         .route(
             "/v1/status-lists/{chain}/{purpose}/{list}",
             get(status_lists::status_list),
+        )
+        .route(
+            "/v1/credential-checks",
+            axum::routing::post(checks::credential_checks),
         )
         .route("/issuer", get(issuer::issuer))
         .route("/.well-known/jwks.json", get(issuer::jwks))

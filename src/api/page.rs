@@ -22,6 +22,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;backgrou
 main{max-width:46rem;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.5rem 0 1rem}
 form{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:1rem}
+textarea{flex:1 1 100%;font:inherit;font-size:.85rem;padding:.6rem;border:1px solid #bbb;border-radius:.4rem;min-height:6rem}
 input{flex:1 1 16rem;font:inherit;padding:.6rem;border:1px solid #bbb;border-radius:.4rem;min-width:0}
 button{font:inherit;padding:.6rem 1rem;border:0;border-radius:.4rem;background:#1f4fa3;color:#fff}
 .card{background:#fff;border:1px solid #e2e4e8;border-radius:.6rem;padding:1rem;margin:.75rem 0}
@@ -34,7 +35,7 @@ code{display:block;background:#0f172a;color:#e2e8f0;padding:.6rem;border-radius:
 .muted{color:#555;font-size:.9rem;overflow-wrap:anywhere}.error{color:#9b1c1c}
 "#;
 
-fn layout(title: &str, body: &str) -> String {
+pub(crate) fn layout(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -64,8 +65,9 @@ pub async fn verify_form(
             "Verify Laurel credentials",
             &format!(
                 "{}<p class=\"muted\">Paste a wallet address to see its credentials, as the chain holds them, \
-                 with the one-line call that checks each without trusting this page.</p>",
-                form("")
+                 with the one-line call that checks each without trusting this page.</p>{}",
+                form(""),
+                super::upload::form()
             ),
         ))
         .into_response(),

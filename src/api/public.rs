@@ -526,7 +526,7 @@ async fn verify_from_mirror(
 }
 
 /// The chain's answer for (holder, type `t`): a live `credentialOf` call at the node's head.
-async fn verify_from_chain(
+pub(crate) async fn verify_from_chain(
     state: &AppState,
     holder: Address,
     t: u64,

@@ -72,8 +72,6 @@ pub fn text_attr(name: &'static str, v: impl Into<String>) -> Attribute {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn a_hostile_name_cannot_break_the_badge_document() {
         let name =

@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod keys;
 pub mod metadata;
 pub mod ob3;
+pub mod presented;
 pub mod rdfc;
 pub mod secure;
 pub mod status_list;

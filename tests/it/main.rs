@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod artifacts;
 mod badges;
+mod checks;
 mod cli;
 mod decode;
 mod deploy;

@@ -232,6 +232,37 @@ impl IssuerKey {
         }
     }
 
+    /// Whether `signature` is this key's signature of `message` (the forms [`IssuerKey::sign`] makes).
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.secret {
+            Secret::Rsa(k) => {
+                use rsa::signature::Verifier;
+                let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else {
+                    return false;
+                };
+                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(k.to_public_key())
+                    .verify(message, &sig)
+                    .is_ok()
+            }
+            Secret::P256(k) => {
+                use p256::ecdsa::signature::Verifier;
+                let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else {
+                    return false;
+                };
+                k.verifying_key().verify(message, &sig).is_ok()
+            }
+            Secret::Ed25519(k) => {
+                use ed25519_dalek::Verifier;
+                let Ok(bytes) = <[u8; 64]>::try_from(signature) else {
+                    return false;
+                };
+                k.verifying_key()
+                    .verify(message, &ed25519_dalek::Signature::from_bytes(&bytes))
+                    .is_ok()
+            }
+        }
+    }
+
     /// The private key as a JWK (with `d` and, for RSA, the CRT members): the keystore's form.
     pub fn private_jwk(&self) -> Value {
         let mut jwk = self.public_jwk();
@@ -326,6 +357,13 @@ mod tests {
             assert!(key.public_jwk().get("d").is_none(), "{alg}: no secret");
             let size = key.sign(b"m").len();
             assert_eq!(size, if alg == Alg::Rs256 { 256 } else { 64 }, "{alg}");
+            let signature = key.sign(b"m");
+            assert!(back.verify(b"m", &signature), "{alg}");
+            assert!(!back.verify(b"n", &signature), "{alg}: another message");
+            assert!(
+                !back.verify(b"m", &signature[1..]),
+                "{alg}: a cut signature"
+            );
             if alg != Alg::Rs256 {
                 // ES256 (RFC 6979) and Ed25519 are deterministic.
                 assert_eq!(back.sign(b"m"), key.sign(b"m"), "{alg}");
