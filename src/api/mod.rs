@@ -10,6 +10,7 @@ pub mod auth;
 pub mod badges;
 pub mod cache;
 pub mod checks;
+pub mod claim;
 pub mod error;
 pub mod extract;
 pub mod issuer;
@@ -267,6 +268,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/verify/credential",
             axum::routing::post(upload::verify_credential),
+        )
+        .route(
+            "/claim/{code}",
+            get(claim::claim_page).post(claim::claim_submit),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -578,17 +583,18 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
     tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
-                }
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                break;
             }
-            tracing::info!(
-                "HTTP shutting down: no new connections; finishing the requests in flight"
-            );
-        })
-        .await?;
+        }
+        tracing::info!("HTTP shutting down: no new connections; finishing the requests in flight");
+    })
+    .await?;
     Ok(())
 }

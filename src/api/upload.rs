@@ -92,7 +92,7 @@ async fn input_of(state: &AppState, req: Request) -> Result<Vec<u8>, String> {
 }
 
 /// The `key=value` pairs of a URL-encoded form, decoded (`+` is a space, `%XX` a byte).
-fn url_decode_form(text: &str) -> Vec<(String, String)> {
+pub(crate) fn url_decode_form(text: &str) -> Vec<(String, String)> {
     let decode = |s: &str| {
         let bytes = s.replace('+', " ").into_bytes();
         let mut out = Vec::with_capacity(bytes.len());

@@ -142,6 +142,9 @@ pub enum Command {
     /// Administration of the service itself: API keys of the admin HTTP API.
     #[command(subcommand)]
     Admin(super::admin::AdminCmd),
+    /// Awards to learners by email, claimed with a link: create (from a CSV), list, resend, extend, withdraw.
+    #[command(subcommand)]
+    Awards(super::awards::AwardsCmd),
     /// The issuer keys that sign Open Badges credentials: init, rotate, compromise, list.
     #[command(subcommand)]
     Keys(super::keys::KeysCmd),

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod args;
+pub mod awards;
 pub mod dev;
 pub mod gov;
 pub mod issue;

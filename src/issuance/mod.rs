@@ -4,6 +4,7 @@
 //! by [`relay`]), and are confirmed by the indexer.
 //! May import `domain`, `chain`, `store` and — for the claim documents — `credentials`.
 
+pub mod claims;
 pub mod idempotency;
 pub mod precheck;
 pub mod relay;

@@ -82,6 +82,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Admin(cmd) => {
             admin(&cli.global, cmd).await?;
         }
+        Command::Awards(cmd) => return awards(&cli.global, cmd).await,
         Command::Keys(cmd) => {
             let s = cli.global.settings()?;
             let key = signer(&s).ok();
@@ -313,6 +314,28 @@ async fn gov(g: &GlobalArgs, cmd: GovCmd) -> Result<()> {
 }
 
 /// `laurel admin …`.
+/// `laurel awards`: exit code 2 when a CSV line was refused.
+async fn awards(g: &GlobalArgs, cmd: crate::cli::awards::AwardsCmd) -> Result<ExitCode> {
+    init_tracing("warn");
+    let s = g.settings()?;
+    let actor =
+        signer(&s).map_or_else(|_| "cli".to_string(), |k| format!("cli:{:#x}", k.address()));
+    let app = App::build(s).await?;
+    let program = crate::credentials::ob3::Program::load(
+        &app.store,
+        app.node.chain_id(),
+        app.node.deployment.credential_registry,
+        &app.settings.issuer_name,
+    )
+    .await?;
+    let bad = crate::cli::awards::run(&app.store, &app.node, &program.site, &actor, cmd).await?;
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
 async fn admin(g: &GlobalArgs, cmd: AdminCmd) -> Result<()> {
     init_tracing("warn");
     let s = g.settings()?;

@@ -9,6 +9,7 @@
 //! imports only `domain`, `chain` and `config`: it never calls the fold, it writes what the indexer gives it.
 
 pub mod api_keys;
+pub mod awards;
 pub mod changes;
 pub mod documents;
 pub mod health;

@@ -6,6 +6,7 @@ mod api;
 mod artifacts;
 mod badges;
 mod checks;
+mod claims;
 mod cli;
 mod decode;
 mod deploy;

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::store::{i, Store, StoreError};
 
 /// Appends an audit record.
-pub(super) async fn audit<'c>(
+pub(crate) async fn audit<'c>(
     ex: impl sqlx::PgExecutor<'c>,
     chain_id: Option<u64>,
     actor: &str,

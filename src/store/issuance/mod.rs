@@ -139,6 +139,7 @@ pub mod queue;
 pub mod stats;
 pub mod submission;
 
+pub(crate) use audit::audit as audit_in;
 pub use batches::{confirm_in_range, unconfirm_above, Mined, OpenBatch, SignedTx};
 pub use queue::Claim;
 pub use stats::QueueStats;
