@@ -14,6 +14,7 @@ pub mod claim;
 pub mod error;
 pub mod extract;
 pub mod issuer;
+pub mod learner;
 pub mod metadata;
 pub mod observe;
 pub mod operations;
@@ -269,6 +270,7 @@ pub fn router(state: AppState) -> Router {
             "/verify/credential",
             axum::routing::post(upload::verify_credential),
         )
+        .route("/learners/{address}", get(learner::learner_page))
         .route(
             "/claim/{code}",
             get(claim::claim_page).post(claim::claim_submit),

@@ -20,7 +20,7 @@ use super::escape as esc;
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#1a1a1a;line-height:1.45}
 main{max-width:46rem;margin:0 auto;padding:1rem}
-h1{font-size:1.4rem;margin:.5rem 0 1rem}
+h1{font-size:1.4rem;margin:.5rem 0 1rem;overflow-wrap:anywhere}
 form{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:1rem}
 textarea{flex:1 1 100%;font:inherit;font-size:.85rem;padding:.6rem;border:1px solid #bbb;border-radius:.4rem;min-height:6rem}
 input{flex:1 1 16rem;font:inherit;padding:.6rem;border:1px solid #bbb;border-radius:.4rem;min-width:0}

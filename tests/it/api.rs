@@ -369,7 +369,7 @@ async fn public_endpoints_answer_from_the_mirror_and_the_chain_and_bad_input_get
 }
 
 /// Runs headless Chromium (Debian's package, installed by scripts/setup) with `args`.
-fn chromium(args: &[&str]) -> Result<std::process::Output> {
+pub(crate) fn chromium(args: &[&str]) -> Result<std::process::Output> {
     let bin = ["chromium", "chromium-browser"]
         .into_iter()
         .find(|b| {

@@ -197,5 +197,125 @@ async fn learners_without_a_wallet_claim_their_award_once_with_a_link() -> Resul
         code != 0 && e.contains("is not open"),
         "a claimed award cannot be withdrawn: {e}"
     );
+    learner_page(&h, &base, winner, &fresh).await
+}
+
+/// The winner's page: the badge, pathway progress, an Add-to-LinkedIn link with its parameters, the
+/// Open Graph image (a PNG that decodes), and screenshots at desktop and phone widths, with the claim page.
+async fn learner_page(h: &Harness, base: &str, learner: Address, claim_link: &str) -> Result<()> {
+    let (code, out) = h.run(&[
+        "gov",
+        "type",
+        "create",
+        "--name",
+        "Async Rust in Production",
+        "--requires",
+        "1",
+    ])?;
+    ensure!(code == 0, "{out}");
+    super::api::wait_for_head(h, base).await?;
+    let url = format!("{base}/learners/{learner:#x}");
+    let (s, html) = page(&url).await?;
+    assert_eq!(s, 200, "{html}");
+    assert!(!html.contains("<script"), "no JavaScript");
+    for want in [
+        "Rust Fundamentals",
+        "Valid",
+        "image.svg",
+        "badge.png",
+        "/ob3",
+        "Share link",
+        "QR code",
+    ] {
+        assert!(html.contains(want), "{want} missing: {html}");
+    }
+    assert!(
+        html.contains("1 of 2 steps of Async Rust in Production"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Next: Async Rust in Production (requires Rust Fundamentals)"),
+        "{html}"
+    );
+    let href = html
+        .split("href=\"")
+        .map(|h| h.split('"').next().unwrap_or(""))
+        .find(|h| h.starts_with("https://www.linkedin.com/profile/add"))
+        .context("no LinkedIn link")?
+        .replace("&amp;", "&");
+    let query: std::collections::HashMap<String, String> = href
+        .split_once('?')
+        .context("no query")?
+        .1
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                v.replace("%20", " ")
+                    .replace("%3A", ":")
+                    .replace("%2F", "/"),
+            )
+        })
+        .collect();
+    assert_eq!(query["startTask"], "CERTIFICATION_NAME");
+    assert_eq!(query["name"], "Rust Fundamentals");
+    assert_eq!(query["organizationName"], "Laurel");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let year = laurel::credentials::dates::date(now);
+    assert_eq!(query["issueYear"], year[..4]);
+    assert!(
+        query["certUrl"].ends_with(&format!("/verify/{learner}")),
+        "{query:?}"
+    );
+    assert_eq!(
+        query["certId"],
+        laurel::domain::token_id(1, learner).to_string()
+    );
+    let og = html
+        .split("property=\"og:image\" content=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .context("no og:image")?;
+    assert!(html.contains("twitter:card") && html.contains("summary_large_image"));
+    let path = og.split_once("/v1/").context("og:image path")?.1;
+    let png = reqwest::get(format!("{base}/v1/{path}"))
+        .await?
+        .bytes()
+        .await?;
+    let decoded =
+        resvg::tiny_skia::Pixmap::decode_png(&png).context("the og:image is not a PNG")?;
+    assert_eq!((decoded.width(), decoded.height()), (400, 400));
+    let shots = super::support::root().join("target/screenshots");
+    std::fs::create_dir_all(&shots)?;
+    for (name, target, size) in [
+        ("learner-desktop", url.as_str(), "1280,1000"),
+        ("learner-phone", url.as_str(), "412,915"),
+        ("claim-desktop", claim_link, "1280,900"),
+        ("claim-phone", claim_link, "412,915"),
+    ] {
+        let file = shots.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&file);
+        let out = super::api::chromium(&[
+            &format!("--window-size={size}"),
+            &format!("--screenshot={}", file.display()),
+            target,
+        ])?;
+        let bytes = std::fs::read(&file).with_context(|| {
+            format!(
+                "no screenshot {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000,
+            "{name}: {} bytes",
+            bytes.len()
+        );
+    }
+    let (s, _) = page(&format!("{base}/learners/0x1234")).await?;
+    assert_eq!(s, 400);
     Ok(())
 }
