@@ -227,7 +227,8 @@ pub async fn claim_submit(
             &format!(
                 "<div class=\"card\"><p><span class=\"status valid\">Claimed</span></p>\
                  <p>It is being issued to <strong>{holder}</strong> (request {}, {:?}). It appears on chain within a minute.</p>\
-                 <p><a href=\"/verify/{holder}\">Your credentials</a></p></div>",
+                 <p><a href=\"/learners/{holder}\">Your page</a>: your badges, to share and add to LinkedIn · \
+                 <a href=\"/verify/{holder}\">what the chain says</a></p></div>",
                 request.id, request.state
             ),
         ),
