@@ -149,8 +149,10 @@ async fn chain_checks(
 
 /// Every check of what was handed over (`input`: the raw bytes).
 pub async fn check(state: &AppState, input: &[u8]) -> Result<Report, ApiError> {
-    let p = presented::read(input)
-        .map_err(|e| ApiError::field("not_a_credential", "credential", e.to_string()))?;
+    let p = presented::read(input).map_err(|e| match e {
+        presented::InputError::TooLarge(_) => ApiError::TooLarge(e.to_string()),
+        e => ApiError::field("not_a_credential", "credential", e.to_string()),
+    })?;
     let keys = state.keys.keys();
     let program = state.program_for(&keys).await?;
     // The signature check canonicalizes what a stranger sent (bounded, but CPU work): off the async threads.
@@ -164,7 +166,15 @@ pub async fn check(state: &AppState, input: &[u8]) -> Result<Report, ApiError> {
         presented::check_structure(&p),
         dates(&p.credential, wall_clock()),
     ];
-    checks.extend(chain_checks(state, &program, &p).await?);
+    // The chain is asked only about a credential this issuer signed (no node calls for strangers' input).
+    if checks[0].ok && checks[1].ok {
+        checks.extend(chain_checks(state, &program, &p).await?);
+    } else {
+        checks.push(Check::fail(
+            "chain",
+            "not asked: the signature or the issuer check failed",
+        ));
+    }
     Ok(Report {
         valid: checks.iter().filter(|c| c.name != "claim").all(|c| c.ok),
         form: p.form,

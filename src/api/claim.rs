@@ -28,16 +28,21 @@ const PER_CLIENT: u32 = 60;
 const PER_CODE: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(600);
 
-/// Counts of recent attempts by key (`ip:…`, `code:…`).
+/// Keys the limiter remembers at most; when full of live entries, new keys are refused.
+const MAX_KEYS: usize = 100_000;
+
+/// Counts a recent attempt under `key` (`get:…`, `post:…`, `code:…`); true when over `limit`. Memory is
+/// bounded: expired entries are dropped when the map fills, and a full map refuses new keys.
 fn over_limit(key: String, limit: u32) -> bool {
     static SEEN: Mutex<Option<HashMap<String, (Instant, u32)>>> = Mutex::new(None);
-    let Ok(mut guard) = SEEN.lock() else {
-        return false;
-    };
+    let mut guard = SEEN.lock().unwrap_or_else(|p| p.into_inner());
     let seen = guard.get_or_insert_with(HashMap::new);
     let now = Instant::now();
-    if seen.len() > 100_000 {
+    if seen.len() >= MAX_KEYS && !seen.contains_key(&key) {
         seen.retain(|_, (at, _)| now.duration_since(*at) < WINDOW);
+        if seen.len() >= MAX_KEYS {
+            return true;
+        }
     }
     let entry = seen.entry(key).or_insert((now, 0));
     if now.duration_since(entry.0) >= WINDOW {
@@ -47,13 +52,26 @@ fn over_limit(key: String, limit: u32) -> bool {
     entry.1 > limit
 }
 
+/// The client as the limiter counts it: its IPv4 address, or its IPv6 /64 (one subscriber's block).
+fn client_key(client: Option<SocketAddr>) -> String {
+    match client.map(|c| c.ip()) {
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(ip) => ip.to_string(),
+        None => "unknown".into(),
+    }
+}
+
 fn limited(client: Option<SocketAddr>, code: &str, post: bool) -> bool {
-    let ip = client.map_or_else(|| "unknown".to_string(), |c| c.ip().to_string());
-    let per_client = over_limit(
-        format!("ip:{ip}"),
-        if post { PER_CLIENT / 4 } else { PER_CLIENT },
-    );
-    per_client || (post && over_limit(format!("code:{}", code_hash(code)), PER_CODE))
+    let who = client_key(client);
+    if post {
+        over_limit(format!("post:{who}"), PER_CLIENT / 4)
+            || over_limit(format!("code:{}", code_hash(code)), PER_CODE)
+    } else {
+        over_limit(format!("get:{who}"), PER_CLIENT)
+    }
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -149,7 +167,7 @@ pub async fn claim_page(
     if limited(client.map(|c| c.0 .0), &code, false) {
         return too_many();
     }
-    match open_award(state.store(), &code, wall_clock()).await {
+    match open_award(state.store(), state.chain_id(), &code, wall_clock()).await {
         Ok(a) => {
             let card = award_card(&state, a.type_id, &a.email).await;
             page(
@@ -201,7 +219,7 @@ pub async fn claim_submit(
         return too_many();
     }
     let (address, again) = fields(&body);
-    let award = match open_award(state.store(), &code, wall_clock()).await {
+    let award = match open_award(state.store(), state.chain_id(), &code, wall_clock()).await {
         Ok(a) => a,
         Err(e) => return error_page(&e),
     };

@@ -295,7 +295,10 @@ pub fn router(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                // A claim link's code is a secret: the span names the route, not the code.
+                let path = req.uri().path();
+                let path = if path.starts_with("/claim/") { "/claim/{code}" } else { path };
+                tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -39,7 +39,7 @@ pub struct ClassLimits {
 pub enum Class {
     /// Health and metrics probes: never shed.
     Probe,
-    /// Public answers read from the node.
+    /// Public answers read from the node, or that cost real CPU (credential checks, claims, PNG drawing).
     Chain,
     /// The admin API.
     Admin,
@@ -64,6 +64,13 @@ impl Class {
                 Self::Admin
             }
             _ if query.is_some_and(|q| q.split('&').any(|kv| kv == "source=chain")) => Self::Chain,
+            p if p == "/v1/credential-checks"
+                || p == "/verify/credential"
+                || p.starts_with("/claim/")
+                || p.ends_with(".png") =>
+            {
+                Self::Chain
+            }
             _ => Self::Public,
         }
     }

@@ -162,7 +162,9 @@ pub async fn verify_credential(State(state): State<AppState>, req: Request) -> R
     };
     match check(&state, &input).await {
         Ok(report) => page(StatusCode::OK, "Credential check", render(&report)),
-        Err(ApiError::BadRequest { message, .. }) => refused(&message),
+        Err(ApiError::BadRequest { message, .. } | ApiError::TooLarge(message)) => {
+            refused(&message)
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -26,8 +26,8 @@ pub enum AwardsCmd {
         /// The credential type of lines without a `type` column.
         #[arg(long = "type", value_name = "ID")]
         type_id: Option<u64>,
-        /// Days the links work [default: 90].
-        #[arg(long, default_value_t = LINK_DAYS)]
+        /// Days the links work (1-3650) [default: 90].
+        #[arg(long, default_value_t = LINK_DAYS, value_parser = clap::value_parser!(u64).range(1..=3650))]
         days: u64,
         /// Where to write the links CSV [default: standard output].
         #[arg(long, value_name = "FILE")]
@@ -39,16 +39,16 @@ pub enum AwardsCmd {
     Resend {
         /// The award's id.
         id: i64,
-        /// Days the new link works [default: 90].
-        #[arg(long, default_value_t = LINK_DAYS)]
+        /// Days the new link works (1-3650) [default: 90].
+        #[arg(long, default_value_t = LINK_DAYS, value_parser = clap::value_parser!(u64).range(1..=3650))]
         days: u64,
     },
     /// Keep an open award's link working `days` more days from now.
     Extend {
         /// The award's id.
         id: i64,
-        /// Days from now.
-        #[arg(long)]
+        /// Days from now (0 ends the link now, up to 3650).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3650))]
         days: u64,
     },
     /// Withdraw an open award: its link stops working for good.

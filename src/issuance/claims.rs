@@ -78,6 +78,7 @@ pub fn normalise_email(s: &str) -> Result<String, ClaimError> {
     let e = s.trim().to_ascii_lowercase();
     let ok = e.len() <= 254
         && !e.contains(char::is_whitespace)
+        && !e.contains([':', ',', '<', '>', '"'])
         && e.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
@@ -163,10 +164,15 @@ pub async fn award(
     Ok((row, fresh.then_some(code)))
 }
 
-/// The open award of a link's code at unix time `now`, or why it cannot be claimed.
-pub async fn open_award(store: &Store, code: &str, now: u64) -> Result<AwardRow, ClaimError> {
+/// The open award of a link's code on `chain_id` at unix time `now`, or why it cannot be claimed.
+pub async fn open_award(
+    store: &Store,
+    chain_id: u64,
+    code: &str,
+    now: u64,
+) -> Result<AwardRow, ClaimError> {
     let a = store
-        .award_by_code(code_hash(code))
+        .award_by_code(chain_id, code_hash(code))
         .await?
         .ok_or(ClaimError::UnknownCode)?;
     match a.state.as_str() {
@@ -190,13 +196,25 @@ pub async fn claim(
     holder: Address,
     now: u64,
 ) -> Result<(AwardRow, Request), ClaimError> {
-    let a = open_award(store, code, now).await?;
+    let a = open_award(store, node.chain_id(), code, now).await?;
+    let key = format!("award:{}:{}", a.chain_id, a.id);
+    // A claim whose mint was queued but not yet marked (a crash in between, or the mint already landed):
+    // the same address finishes it; another is told where it went.
+    if let Some(id) = store.request_under_key(a.chain_id, &key).await? {
+        if let Some(r) = store.requests(&[id]).await?.pop() {
+            if r.holder != holder {
+                return Err(ClaimError::AlreadyClaimed(r.holder));
+            }
+            store.mark_claimed(a.id, holder, r.id).await?;
+            return Ok((a, r));
+        }
+    }
     let type_id =
         crate::domain::TypeId::new(a.type_id).ok_or(ClaimError::UnknownType(a.type_id))?;
     let submission = Submission {
         actor: format!("claim:award:{}", a.id),
         requests: vec![NewRequest {
-            idempotency_key: format!("award:{}:{}", a.chain_id, a.id),
+            idempotency_key: key,
             type_id,
             holder,
             expires_at: a.expires_at,

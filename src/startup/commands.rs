@@ -313,7 +313,6 @@ async fn gov(g: &GlobalArgs, cmd: GovCmd) -> Result<()> {
     Ok(())
 }
 
-/// `laurel admin …`.
 /// `laurel awards`: exit code 2 when a CSV line was refused.
 async fn awards(g: &GlobalArgs, cmd: crate::cli::awards::AwardsCmd) -> Result<ExitCode> {
     init_tracing("warn");
@@ -336,6 +335,7 @@ async fn awards(g: &GlobalArgs, cmd: crate::cli::awards::AwardsCmd) -> Result<Ex
     })
 }
 
+/// `laurel admin …`.
 async fn admin(g: &GlobalArgs, cmd: AdminCmd) -> Result<()> {
     init_tracing("warn");
     let s = g.settings()?;

@@ -131,13 +131,18 @@ impl Store {
         Ok(r.map(|r| award_row!(r)))
     }
 
-    /// The award whose claim code hashes to `code_hash`.
-    pub async fn award_by_code(&self, code_hash: B256) -> Result<Option<AwardRow>, StoreError> {
+    /// The award of `chain_id` whose claim code hashes to `code_hash`.
+    pub async fn award_by_code(
+        &self,
+        chain_id: u64,
+        code_hash: B256,
+    ) -> Result<Option<AwardRow>, StoreError> {
         let r = sqlx::query!(
             "SELECT id, chain_id, type_id, email, learner_id, idempotency_key, expires_at, evidence_hash,
                     code_expires_at, state, holder, request_id
-             FROM awards WHERE code_hash = $1",
-            code_hash.as_slice()
+             FROM awards WHERE code_hash = $1 AND chain_id = $2",
+            code_hash.as_slice(),
+            i(chain_id)
         )
         .fetch_optional(self.pool())
         .await?;
@@ -168,6 +173,21 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(|r| award_row!(r)).collect())
+    }
+
+    /// The issuance request queued under `key` on `chain_id` (a claim's `award:<chain>:<id>`), if any.
+    pub async fn request_under_key(
+        &self,
+        chain_id: u64,
+        key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT id FROM issuance_requests WHERE chain_id = $1 AND idempotency_key = $2 ORDER BY id DESC LIMIT 1",
+            i(chain_id),
+            key
+        )
+        .fetch_optional(self.pool())
+        .await?)
     }
 
     /// Marks open award `id` claimed by `holder` through request `request_id`; false if it was not open.
