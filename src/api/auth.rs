@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::credentials::dates::unix_now as now;
 use crate::domain::roles::TIER_MANAGER;
 use crate::domain::{RoleScope, TypeRoles};
 pub use crate::store::api_keys::SCOPES;
@@ -218,12 +219,6 @@ impl FromRequestParts<AppState> for Caller {
             .map(Caller::Key)
             .ok_or_else(|| ApiError::Unauthorized("this API key is unknown or revoked".into()))
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Middleware of the admin routes: checks an `Authorization: EIP712 <signature>` request (its time, its

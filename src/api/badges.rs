@@ -17,7 +17,8 @@ use super::extract::{Path, Query};
 use super::metadata::{credential_at, credential_badge};
 use super::public::Reflects;
 use super::AppState;
-use crate::credentials::baking::{bake_png, bake_svg, render_png, Baked};
+use crate::credentials::baking::{bake_png, bake_svg, Baked};
+use crate::credentials::dates::unix_now;
 use crate::credentials::ob3::{claim_of, complete, seal, status_place};
 use crate::credentials::secure::SecureError;
 use crate::domain::credential_status;
@@ -55,13 +56,6 @@ pub fn secure_error(e: SecureError) -> ApiError {
         SecureError::Integrity(e) => ApiError::Internal(format!("data integrity proof: {e}")),
         e => ApiError::Unavailable(e.to_string()),
     }
-}
-
-/// Unix time now (wall clock): when a proof is made.
-pub fn wall_clock() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The Open Badges 3.0 `AchievementCredential` of a credential token, signed now by the issuer's current
@@ -137,7 +131,7 @@ pub async fn signed(
             keys: &keys,
             jwt_alg,
         };
-        let now = wall_clock();
+        let now = unix_now();
         Ok(if jwt {
             Baked::Jwt(securing.jwt(&document, issued_at, valid_until, now)?)
         } else {
@@ -174,17 +168,9 @@ fn claim_headers(response: &mut Response, signed: &Signed) {
 }
 
 /// Which credential form a baked badge carries: `format=json` (default: the JSON-LD with its Data
-/// Integrity proof) or `format=jwt` (the VC-JWT).
+/// Integrity proof) or `format=jwt` (the VC-JWT); the same `format` the document takes.
 fn baked_jwt(q: &HashMap<String, String>) -> Result<bool, ApiError> {
-    match q.get("format").map(String::as_str) {
-        None | Some("json") => Ok(false),
-        Some("jwt") => Ok(true),
-        Some(other) => Err(ApiError::field(
-            "invalid_format",
-            "format",
-            format!("{other:?} is not a format: use json (the default) or jwt"),
-        )),
-    }
+    Ok(wants_jwt(q, &HeaderMap::new())?.is_some())
 }
 
 /// The baked SVG badge of a credential (OB 3.0 §5.3): the badge image with an `<openbadges:credential>`
@@ -232,11 +218,7 @@ pub async fn badge_png(
     let jwt = baked_jwt(&q)?;
     let (c, svg) = credential_badge(&state, &chain, &token).await?;
     let signed = signed(&state, &c, jwt).await?;
-    let credential = signed.credential.clone();
-    // Drawing is CPU work: off the async threads.
-    let png = tokio::task::spawn_blocking(move || bake_png(&render_png(&svg)?, &credential))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    let png = bake_png(&super::metadata::png_of(svg).await?, &signed.credential)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut response = ([(header::CONTENT_TYPE, "image/png")], png).into_response();
     claim_headers(&mut response, &signed);

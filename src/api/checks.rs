@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::badges::wall_clock;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
+use crate::credentials::dates::unix_now;
 use crate::credentials::ob3::{seal, Program};
 use crate::credentials::presented::{self, Check, Presented};
 use crate::domain::{credential_status, token_id};
@@ -105,7 +105,7 @@ async fn chain_checks(
             ),
         )]);
     };
-    let now = wall_clock();
+    let now = unix_now();
     let status = credential_status::name(row.status, row.expires_at, now);
     let mut checks = vec![if row.is_valid_at(now) {
         Check::pass("status", "active on chain")
@@ -164,7 +164,7 @@ pub async fn check(state: &AppState, input: &[u8]) -> Result<Report, ApiError> {
         signature,
         presented::check_issuer(&p, &program, &keys),
         presented::check_structure(&p),
-        dates(&p.credential, wall_clock()),
+        dates(&p.credential, unix_now()),
     ];
     // The chain is asked only about a credential this issuer signed (no node calls for strangers' input).
     if checks[0].ok && checks[1].ok {

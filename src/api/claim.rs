@@ -14,10 +14,10 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 
-use super::badges::wall_clock;
 use super::extract::Path;
 use super::page::layout;
 use super::AppState;
+use crate::credentials::dates::unix_now;
 use crate::issuance::claims::{claim, code_hash, open_award, ClaimError};
 use crate::issuance::request::parse_address;
 
@@ -167,7 +167,7 @@ pub async fn claim_page(
     if limited(client.map(|c| c.0 .0), &code, false) {
         return too_many();
     }
-    match open_award(state.store(), state.chain_id(), &code, wall_clock()).await {
+    match open_award(state.store(), state.chain_id(), &code, unix_now()).await {
         Ok(a) => {
             let card = award_card(&state, a.type_id, &a.email).await;
             page(
@@ -219,7 +219,7 @@ pub async fn claim_submit(
         return too_many();
     }
     let (address, again) = fields(&body);
-    let award = match open_award(state.store(), state.chain_id(), &code, wall_clock()).await {
+    let award = match open_award(state.store(), state.chain_id(), &code, unix_now()).await {
         Ok(a) => a,
         Err(e) => return error_page(&e),
     };
@@ -238,7 +238,7 @@ pub async fn claim_submit(
         Ok(p) => p,
         Err(e) => return error_page(&ClaimError::Store(e)),
     };
-    match claim(&state.node, state.store(), &program, signer, &code, holder, wall_clock()).await {
+    match claim(&state.node, state.store(), &program, signer, &code, holder, unix_now()).await {
         Ok((_, request)) => page(
             StatusCode::OK,
             "Your credential is on its way",

@@ -10,12 +10,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::badges::wall_clock;
 use super::error::ApiError;
 use super::extract::Path;
 use super::public::address;
 use super::AppState;
 use crate::credentials::dates::date;
+use crate::credentials::dates::unix_now;
 use crate::domain::{credential_status, CredentialRow, CredentialTypeRow};
 
 use super::escape as esc;
@@ -187,7 +187,7 @@ async fn render(state: &AppState, holder: alloy::primitives::Address) -> Result<
         .into_iter()
         .map(|t| (t.tier_id, t.name))
         .collect();
-    let now = wall_clock();
+    let now = unix_now();
     let name_of = |id: u64| {
         types
             .get(&id)

@@ -16,10 +16,11 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
-use super::badges::{wall_clock, VC_LD_JSON};
+use super::badges::VC_LD_JSON;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Path, Query};
 use super::AppState;
+use crate::credentials::dates::unix_now;
 use crate::credentials::keys::keystore::Keystore;
 use crate::credentials::secure::Securing;
 use crate::credentials::status_list::{self, Purpose, LIST_LIFETIME, LIST_SIZE};
@@ -119,7 +120,7 @@ async fn bits(state: &AppState, purpose: Purpose, list: u64) -> Result<Built, Ap
         b.block == health.indexed_block && now < b.at + REUSE_SECS
     };
     let health = store.mirror_health(chain_id).await?.unwrap_or_default();
-    let now = wall_clock();
+    let now = unix_now();
     if let Some(b) = state
         .status_lists
         .get(key)
@@ -133,7 +134,7 @@ async fn bits(state: &AppState, purpose: Purpose, list: u64) -> Result<Built, Ap
     let _one = state.status_lists.computing.lock().await;
     // Another request may have computed it while this one waited.
     let health = store.mirror_health(chain_id).await?.unwrap_or_default();
-    let now = wall_clock();
+    let now = unix_now();
     if let Some(b) = state
         .status_lists
         .get(key)
@@ -234,9 +235,9 @@ pub async fn status_list(
             jwt_alg,
         };
         Ok(if as_jwt {
-            securing.jwt(&document, at, Some(at + LIST_LIFETIME), wall_clock())?
+            securing.jwt(&document, at, Some(at + LIST_LIFETIME), unix_now())?
         } else {
-            securing.with_proof(&document, wall_clock())?.to_string()
+            securing.with_proof(&document, unix_now())?.to_string()
         })
     })
     .await?;

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 
 use crate::credentials::dates::date;
+use crate::credentials::dates::unix_now as now;
 use crate::issuance::claims::{award, claim_url, new_code, AwardInput, LINK_DAYS};
 use crate::issuance::request::{parse_evidence, parse_expiry};
 use crate::store::Store;
@@ -56,12 +57,6 @@ pub enum AwardsCmd {
         /// The award's id.
         id: i64,
     },
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// One CSV line as an award, or why not.

@@ -356,9 +356,7 @@ impl Stack {
         let path = self.dir.join("issuer-keys.json");
         if !path.exists() {
             eprintln!("dev: making the issuer keys…");
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = crate::credentials::dates::unix_now();
             crate::credentials::keys::keystore::Keystore::generate(now)?.write(&path)?;
         }
         Ok(path)

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 
 use crate::credentials::dates::datetime;
+use crate::credentials::dates::unix_now as now;
 use crate::credentials::jwt::{legacy_key, legacy_seed_key};
 use crate::credentials::keys::keystore::{Keystore, KEYSTORE_VAR, LEGACY_VAR};
 use crate::credentials::keys::Alg;
@@ -53,12 +54,6 @@ pub enum KeysCmd {
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
     },
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn file_of(given: Option<PathBuf>, configured: Option<&Path>) -> Result<PathBuf> {

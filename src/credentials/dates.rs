@@ -1,5 +1,12 @@
 //! Calendar dates of unix times (UTC), for documents and pages.
 
+/// Unix time now, by the wall clock (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// `YYYY-MM-DD` (UTC) of a unix time (Howard Hinnant's civil-from-days).
 pub fn date(unix: u64) -> String {
     let z = (unix / 86_400) as i64 + 719_468;

@@ -149,19 +149,6 @@ impl Store {
         Ok(r.map(|r| award_row!(r)))
     }
 
-    /// The award `id`.
-    pub async fn award(&self, id: i64) -> Result<Option<AwardRow>, StoreError> {
-        let r = sqlx::query!(
-            "SELECT id, chain_id, type_id, email, learner_id, idempotency_key, expires_at, evidence_hash,
-                    code_expires_at, state, holder, request_id
-             FROM awards WHERE id = $1",
-            id
-        )
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(r.map(|r| award_row!(r)))
-    }
-
     /// Every award of `chain_id`, newest first.
     pub async fn awards(&self, chain_id: u64) -> Result<Vec<AwardRow>, StoreError> {
         let rows = sqlx::query!(
